@@ -1,0 +1,81 @@
+"""Read-only SQL for users: `harvester sql`, reports, the web page.
+
+Two locks on the door: the connection is opened read-only (mode=ro, query_only), and an
+authorizer refuses anything that is not reading, so ATTACH, VACUUM INTO, or a PRAGMA that
+changes state cannot write a file either.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from catalog.db import open_readonly
+from harvester.errors import CatalogError, ReadOnlyQueryError
+
+_ALLOWED_ACTIONS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
+# Pragmas that only describe the schema; anything else (including setting a value) is refused.
+_READ_PRAGMAS = {
+    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+    "foreign_key_list", "database_list", "collation_list", "function_list", "pragma_list",
+    "schema_version", "user_version", "compile_options",
+}
+_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+
+
+def _authorizer(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+    if action in _ALLOWED_ACTIONS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _READ_PRAGMAS and arg2 is None:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def readonly_connection(path: str | Path) -> sqlite3.Connection:
+    conn = open_readonly(path)
+    conn.set_authorizer(_authorizer)
+    return conn
+
+
+def _classify(error: sqlite3.Error, sql: str) -> CatalogError:
+    message = str(error)
+    if "not authorized" in message or "readonly" in message or "read-only" in message:
+        return ReadOnlyQueryError(
+            f"refused: harvester sql is read-only and this statement would change something "
+            f"({message}): {sql.strip()[:120]}"
+        )
+    return ReadOnlyQueryError(f"SQL error: {message}")
+
+
+def run_query(path: str | Path, sql: str, params: dict[str, Any] | None = None
+              ) -> tuple[list[str], Iterator[tuple]]:
+    """Columns and a row iterator for one read-only statement."""
+    conn = readonly_connection(path)
+    try:
+        cursor = conn.execute(sql, params or {})
+    except sqlite3.ProgrammingError as exc:
+        conn.close()
+        raise ReadOnlyQueryError(f"SQL error: {exc}") from None
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _classify(exc, sql) from None
+    columns = [d[0] for d in cursor.description or []]
+
+    def rows() -> Iterator[tuple]:
+        try:
+            yield from cursor
+        except sqlite3.Error as exc:
+            raise _classify(exc, sql) from None
+        finally:
+            conn.close()
+
+    return columns, rows()

@@ -1,0 +1,144 @@
+"""Find, read and check the TOML configuration.
+
+Order: --config PATH, else $HARVESTER_CONFIG, else the default config/harvester.toml shipped
+with the package. Relative catalog paths are taken from the current directory, as a user
+running the command from a shell expects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from harvester.errors import ConfigError
+from harvester.settings import HttpSettings, SourceSettings, build, check_positive, check_url
+
+
+@dataclass
+class CatalogSettings:
+    path: str = "harvester.db"
+    lock_wait: float = 0.0
+
+
+@dataclass
+class TargetSettings:
+    name: str = "3I/ATLAS"
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    path: str
+    catalog: CatalogSettings
+    target: TargetSettings
+    http: HttpSettings
+    sources: dict[str, SourceSettings]
+
+    def enabled_sources(self) -> list[str]:
+        return [name for name, s in self.sources.items() if s.enabled]
+
+
+def default_config_path() -> Path:
+    return Path(str(resources.files("harvester.defaults").joinpath("harvester.toml")))
+
+
+def locate(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("HARVESTER_CONFIG")
+    if env:
+        return Path(env)
+    return default_config_path()
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+_TOP_LEVEL = {"catalog", "target", "http", "sources"}
+
+
+def load_config(explicit: str | None = None, *, catalog_override: str | None = None) -> Config:
+    path = locate(explicit)
+    data = read_toml(path)
+    return parse_config(data, path=str(path), catalog_override=catalog_override)
+
+
+def parse_config(
+    data: dict[str, Any], *, path: str, catalog_override: str | None = None
+) -> Config:
+    for key in data:
+        if key not in _TOP_LEVEL:
+            allowed = ", ".join(sorted(_TOP_LEVEL))
+            raise ConfigError(f"{path}: [{key}]: unknown table (allowed: {allowed})")
+    catalog = build(CatalogSettings, data.get("catalog", {}), where="catalog", path=path)
+    if catalog_override:
+        catalog.path = catalog_override
+    target = build(TargetSettings, data.get("target", {}), where="target", path=path)
+    if not target.name.strip():
+        raise ConfigError(f"{path}: [target] name: must not be empty")
+    http = build(HttpSettings, data.get("http", {}), where="http", path=path)
+    for key in ("connect_timeout", "read_timeout", "rate_limit", "max_response_mb"):
+        check_positive(getattr(http, key), key=key, where="http", path=path)
+    sources_table = data.get("sources", {})
+    if not isinstance(sources_table, dict):
+        raise ConfigError(f"{path}: [sources] must be a table of [sources.<name>] blocks")
+    sources = {
+        name: parse_source(name, table, path=path) for name, table in sources_table.items()
+    }
+    return Config(path=path, catalog=catalog, target=target, http=http, sources=sources)
+
+
+def parse_source(name: str, table: Any, *, path: str) -> SourceSettings:
+    from harvester.sources import settings_class
+
+    where = f"sources.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{where}] must be a table")
+    kind = table.get("kind", name)
+    if not isinstance(kind, str):
+        raise ConfigError(f"{path}: [{where}] kind: expected a string, got {kind!r}")
+    cls = settings_class(kind)
+    if cls is None:
+        from harvester.sources import known_kinds
+
+        raise ConfigError(
+            f"{path}: [{where}] kind: unknown source kind {kind!r} "
+            f"(known: {', '.join(known_kinds())})"
+        )
+    settings = build(cls, table, where=where, path=path)
+    settings.kind = kind
+    if not settings.base_url:
+        raise ConfigError(f"{path}: [{where}] base_url: missing")
+    check_url(settings.base_url, key="base_url", where=where, path=path)
+    settings.base_url = settings.base_url.rstrip("/")
+    for key in ("page_size", "rate_limit"):
+        check_positive(getattr(settings, key), key=key, where=where, path=path)
+    if settings.lookback_days < 0:
+        raise ConfigError(f"{path}: [{where}] lookback_days: must be 0 or more")
+    validate = getattr(settings, "validate", None)
+    if validate:
+        validate(where=where, path=path)
+    return settings
+
+
+def with_base_urls(config: Config, base_urls: dict[str, str]) -> Config:
+    """A copy of `config` whose sources point at other hosts (the sandbox, a mirror)."""
+    sources = {
+        name: dataclasses.replace(s, base_url=base_urls.get(s.kind, s.base_url))
+        for name, s in config.sources.items()
+    }
+    return dataclasses.replace(config, sources=sources)

@@ -1,0 +1,230 @@
+"""The only place that speaks HTTP: one session per run, timeouts, retries, rate limits, caps.
+
+Retries (tenacity): connection errors, timeouts, 429 and 5xx, and bodies that are not the JSON
+that was asked for (an HTML error page sent with status 200, a truncated answer), with
+exponential backoff and jitter, honouring Retry-After. Every attempt is counted, so a run
+record says how many requests it really made.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from harvester.errors import (
+    FatalHTTPError,
+    RateLimitedError,
+    RetriableHTTPError,
+)
+from harvester.settings import HttpSettings
+
+log = logging.getLogger("harvester.http")
+
+
+@dataclass
+class Response:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        content_type = self.headers.get("content-type", "").lower()
+        head = self.body[:200].lstrip().lower()
+        if "html" in content_type or head.startswith(b"<!doctype html") or head.startswith(b"<html"):
+            raise RetriableHTTPError(
+                f"expected JSON from {self.url}, got an HTML page (status {self.status})",
+                url=self.url, status=self.status,
+            )
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RetriableHTTPError(
+                f"invalid or truncated JSON from {self.url} ({len(self.body)} bytes): {exc}",
+                url=self.url, status=self.status,
+            ) from None
+
+
+class RateLimiter:
+    """Spaces requests to one host at least 1/rate seconds apart, across threads."""
+
+    def __init__(self, default_rate: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.default_rate = default_rate
+        self._rates: dict[str, float] = {}
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    def set_rate(self, host: str, rate: float) -> None:
+        self._rates[host] = rate
+
+    def wait(self, host: str) -> None:
+        rate = self._rates.get(host, self.default_rate)
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next.get(host, now))
+            self._next[host] = start + 1.0 / rate
+        if start > now:
+            self._sleep(start - now)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+class HttpClient:
+    """One requests.Session for a run, shared by every source in it."""
+
+    def __init__(self, settings: HttpSettings) -> None:
+        import requests  # lazy: `harvester --help` must not pay for it
+
+        self.settings = settings
+        self._requests = requests
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = settings.user_agent
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.requests_made = 0
+        self._count_lock = threading.Lock()
+        self.max_bytes = int(settings.max_response_mb * 1024 * 1024)
+
+    def set_rate_limit(self, base_url: str, rate: float) -> None:
+        self.limiter.set_rate(urlparse(base_url).netloc, rate)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get_json(self, url: str, *, params: dict[str, Any] | None = None,
+                 json_body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return self._with_retries(
+            lambda: self._send("GET", url, params=params, json_body=json_body,
+                               headers=headers).json()
+        )
+
+    def post_form_json(self, url: str, data: dict[str, str],
+                       headers: dict[str, str] | None = None) -> Any:
+        return self._with_retries(
+            lambda: self._send("POST", url, data=data, headers=headers).json()
+        )
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Response:
+        return self._with_retries(lambda: self._send(method, url, **kwargs))
+
+    def _with_retries(self, attempt: Callable[[], Any]) -> Any:
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(RetriableHTTPError),
+            reraise=True,
+            before_sleep=self._log_retry,
+        )
+        return retrying(attempt)
+
+    def _wait(self, retry_state: Any) -> float:
+        from tenacity import wait_exponential_jitter
+
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return min(retry_after, self.settings.retry_after_max)
+        backoff = wait_exponential_jitter(
+            initial=self.settings.backoff_initial,
+            max=self.settings.backoff_max,
+            jitter=self.settings.backoff_initial,
+        )
+        return backoff(retry_state)
+
+    @staticmethod
+    def _log_retry(retry_state: Any) -> None:
+        error = retry_state.outcome.exception()
+        log.warning("retrying after %s (attempt %d)", error, retry_state.attempt_number)
+
+    def _send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
+              data: Any = None, json_body: Any = None,
+              headers: dict[str, str] | None = None) -> Response:
+        requests = self._requests
+        self.limiter.wait(urlparse(url).netloc)
+        with self._count_lock:
+            self.requests_made += 1
+        all_headers = {"Accept": "application/json"}
+        all_headers.update(headers or {})
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            all_headers["Content-Type"] = "application/json"
+        try:
+            raw = self.session.request(
+                method, url, params=params, data=body if body is not None else data,
+                headers=all_headers, stream=True,
+                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            )
+            try:
+                content = self._read_capped(raw, url)
+            finally:
+                raw.close()
+        except requests.exceptions.Timeout as exc:
+            raise RetriableHTTPError(f"timed out talking to {url}: {exc}", url=url) from None
+        except (requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            raise RetriableHTTPError(f"connection to {url} failed: {exc}", url=url) from None
+        except requests.exceptions.RequestException as exc:
+            raise FatalHTTPError(f"request to {url} failed: {exc}", url=url) from None
+        response = Response(url=raw.url, status=raw.status_code,
+                            headers={k.lower(): v for k, v in raw.headers.items()}, body=content)
+        self._raise_for_status(response)
+        return response
+
+    def _read_capped(self, raw: Any, url: str) -> bytes:
+        declared = raw.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise FatalHTTPError(
+                f"response from {url} is {int(declared)} bytes, over the cap of {self.max_bytes}",
+                url=url,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in raw.iter_content(chunk_size=1 << 16):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FatalHTTPError(
+                    f"response from {url} exceeds the cap of {self.max_bytes} bytes", url=url
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _raise_for_status(response: Response) -> None:
+        status = response.status
+        if status < 400:
+            return
+        snippet = response.body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+        message = f"HTTP {status} from {response.url}: {snippet}"
+        if status == 429:
+            raise RateLimitedError(
+                message, url=response.url,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        if status >= 500 or status == 408:
+            error = RetriableHTTPError(message, url=response.url, status=status)
+            error.retry_after = parse_retry_after(response.headers.get("retry-after"))  # type: ignore[attr-defined]
+            raise error
+        raise FatalHTTPError(message, url=response.url, status=status)

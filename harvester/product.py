@@ -1,0 +1,53 @@
+"""The normalized product record: the contract every source fills (see docs/design.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ACCESS_VALUES = ("public", "exclusive", "unknown")
+
+# Fields whose change is a real change of the product (an `updated` event). The harvester's own
+# clock fields and the raw record are not: re-harvesting the same data must change nothing.
+CONTENT_FIELDS = (
+    "archive", "native_id", "version", "mission", "instrument", "target_name",
+    "product_type", "processing_level", "obs_start", "obs_end", "release_date", "access",
+    "url", "size_bytes", "program", "title", "extra",
+)
+
+
+@dataclass
+class Product:
+    archive: str
+    native_id: str
+    target_name: str
+    matched_by: str
+    mission: str | None = None
+    instrument: str | None = None
+    version: str | None = None
+    product_type: str | None = None
+    processing_level: str | None = None
+    obs_start: str | None = None
+    obs_end: str | None = None
+    release_date: str | None = None
+    access: str = "unknown"
+    url: str | None = None
+    size_bytes: int | None = None
+    program: str | None = None
+    title: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw: Any = None
+
+    @property
+    def product_key(self) -> str:
+        return f"{self.archive}:{self.native_id}"
+
+    def content(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {name: data[name] for name in CONTENT_FIELDS}
+
+    def content_hash(self) -> str:
+        blob = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]

@@ -1,0 +1,34 @@
+"""The registry of source kinds: one module per archive, each a Source subclass and its settings."""
+
+from __future__ import annotations
+
+import importlib
+
+from harvester.settings import SourceSettings
+
+# kind -> module under harvester.sources; adding an archive is a module plus a line here.
+_MODULES = {
+    "mast": "harvester.sources.mast",
+    "pds": "harvester.sources.pds",
+}
+
+
+def known_kinds() -> list[str]:
+    return sorted(_MODULES)
+
+
+def source_module(kind: str):
+    name = _MODULES.get(kind)
+    return importlib.import_module(name) if name else None
+
+
+def settings_class(kind: str) -> type[SourceSettings] | None:
+    module = source_module(kind)
+    return module.Settings if module else None
+
+
+def source_class(kind: str):
+    module = source_module(kind)
+    if module is None:
+        raise KeyError(kind)
+    return module.SOURCE

@@ -1,0 +1,70 @@
+"""UTC time helpers: every timestamp in the catalog is ISO 8601 UTC with a trailing Z."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
+JD_MJD_OFFSET = 2400000.5
+
+
+def utcnow() -> datetime:
+    """The harvester's clock. HARVESTER_NOW (ISO) moves it, so tests and demos can travel in time."""
+    override = os.environ.get("HARVESTER_NOW")
+    if override:
+        return parse_iso(override)
+    return datetime.now(UTC)
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO 8601 date or datetime; naive values are taken as UTC."""
+    value = text.strip()
+    if value.endswith("Z") or value.endswith("z"):
+        value = value[:-1] + "+00:00"
+    # Python < 3.11 rejected 7+ fractional digits; PDS sends 9 (2022-11-01T22:30:14.054640500Z).
+    if "." in value:
+        head, _, rest = value.partition(".")
+        digits = ""
+        while rest and rest[0].isdigit():
+            digits, rest = digits + rest[0], rest[1:]
+        value = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """Format as the catalog's canonical UTC form: 2025-08-06T12:00:00.000Z (sortable as text)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def normalize_iso(text: str | None) -> str | None:
+    """Any ISO timestamp string to the canonical form; None and '' stay None."""
+    if text is None or str(text).strip() == "":
+        return None
+    return iso(parse_iso(str(text)))
+
+
+def mjd_to_datetime(mjd: float) -> datetime:
+    return MJD_EPOCH + timedelta(days=float(mjd))
+
+
+def datetime_to_mjd(moment: datetime) -> float:
+    return (moment.astimezone(UTC) - MJD_EPOCH).total_seconds() / 86400.0
+
+
+def mjd_to_iso(mjd: float | int | str | None) -> str | None:
+    if mjd is None or mjd == "":
+        return None
+    return iso(mjd_to_datetime(float(mjd)))
+
+
+def jd_to_iso(jd: float | int | str | None) -> str | None:
+    if jd is None or jd == "":
+        return None
+    return mjd_to_iso(float(jd) - JD_MJD_OFFSET)
