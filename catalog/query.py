@@ -25,8 +25,9 @@ _ALLOWED_ACTIONS = {
 _READ_PRAGMAS = {
     "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
     "foreign_key_list", "database_list", "collation_list", "function_list", "pragma_list",
-    "schema_version", "user_version", "compile_options",
+    "compile_options",
 }
+_READ_ONLY_WITHOUT_ARGUMENT = {"schema_version", "user_version", "data_version", "page_count"}
 _DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
 
 
@@ -35,8 +36,11 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int
         return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
     if action in _ALLOWED_ACTIONS:
         return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _READ_PRAGMAS and arg2 is None:
-        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").lower()
+        # table_info(x) passes x as its argument; user_version = 5 would set a value.
+        if name in _READ_PRAGMAS or (name in _READ_ONLY_WITHOUT_ARGUMENT and arg2 is None):
+            return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY
 
 
