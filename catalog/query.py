@@ -36,6 +36,10 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int
         return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
     if action in _ALLOWED_ACTIONS:
         return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
+        # SQLite reports its own schema reads for table-valued pragmas this way; the read-only
+        # connection refuses any real write to sqlite_master anyway.
+        return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_PRAGMA:
         name = (arg1 or "").lower()
         # table_info(x) passes x as its argument; user_version = 5 would set a value.
