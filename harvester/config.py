@@ -25,10 +25,18 @@ class CatalogSettings:
     lock_wait: float = 0.0
 
 
+# The designations and spellings of docs/archives.md; a config without [target] still finds 3I.
+DEFAULT_ALIASES = [
+    "3I", "C/2025 N1 (ATLAS)", "C/2025 N1", "ATLAS (C/2025 N1)", "A11pl3Z",
+    "3I-ATLAS", "3I_ATLAS", "3IATLAS", "C2025N1", "2025 N1", "ATLAS 3I", "ATLAS-3I",
+    "31/ATLAS", "3l/ATLAS", "3i/Atlas", "3 Atlas",
+]
+
+
 @dataclass
 class TargetSettings:
     name: str = "3I/ATLAS"
-    aliases: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=lambda: list(DEFAULT_ALIASES))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -140,23 +141,18 @@ class HttpClient:
         return retrying(attempt)
 
     def _wait(self, retry_state: Any) -> float:
-        from tenacity import wait_exponential_jitter
-
         error = retry_state.outcome.exception() if retry_state.outcome else None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             return min(retry_after, self.settings.retry_after_max)
-        backoff = wait_exponential_jitter(
-            initial=self.settings.backoff_initial,
-            max=self.settings.backoff_max,
-            jitter=self.settings.backoff_initial,
-        )
-        return backoff(retry_state)
+        # Exponential with full jitter, so many harvesters retrying at once do not stampede.
+        ceiling = self.settings.backoff_initial * 2 ** (retry_state.attempt_number - 1)
+        return random.uniform(0, min(ceiling, self.settings.backoff_max))
 
     @staticmethod
     def _log_retry(retry_state: Any) -> None:
         error = retry_state.outcome.exception()
-        log.warning("retrying after %s (attempt %d)", error, retry_state.attempt_number)
+        log.info("retrying after %s (attempt %d)", error, retry_state.attempt_number)
 
     def _send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
               data: Any = None, json_body: Any = None,

@@ -1,0 +1,52 @@
+"""Scenario files: the clock and the products each archive holds.
+
+    {"clock": "2026-11-21T00:00:00Z",
+     "mast": [{"obsid": ..., "obs_id": ..., "t_min": iso, "t_max": iso,
+               "t_obs_release": iso, "appears": iso, ...any MAST column...}],
+     "pds":  [{"lidvid": ..., "harvest_date_time": iso, ...}]}
+
+Keys starting with "_" (e.g. "_comment") are notes and are ignored everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CLOCK = "2026-11-21T00:00:00Z"
+
+
+def _check(scenario: Any, origin: str) -> dict[str, Any]:
+    if not isinstance(scenario, dict):
+        raise TypeError(f"{origin}: a scenario is a JSON object")
+    for archive in ("mast", "pds"):
+        records = scenario.get(archive, [])
+        if not isinstance(records, list):
+            raise TypeError(f"{origin}: '{archive}' must be a list of records")
+        for i, rec in enumerate(records):
+            if not isinstance(rec, dict):
+                raise TypeError(f"{origin}: {archive}[{i}] is not an object")
+    scenario.setdefault("clock", DEFAULT_CLOCK)
+    scenario.setdefault("mast", [])
+    scenario.setdefault("pds", [])
+    return scenario
+
+
+def load_scenario(path: str | Path) -> dict[str, Any]:
+    """Read a scenario JSON file."""
+    p = Path(path)
+    with p.open(encoding="utf-8") as fh:
+        return _check(json.load(fh), str(p))
+
+
+def default_scenario() -> dict[str, Any]:
+    """The packaged realistic 3I/ATLAS scenario (a fresh copy each call)."""
+    text = resources.files(__package__).joinpath("default_scenario.json").read_text("utf-8")
+    return _check(json.loads(text), "default_scenario.json")
+
+
+def empty_scenario(clock: str = DEFAULT_CLOCK) -> dict[str, Any]:
+    return {"clock": clock, "mast": [], "pds": []}
+

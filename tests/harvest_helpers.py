@@ -1,0 +1,96 @@
+"""Helpers for tests that harvest the sandbox archives: configs, snapshots, subprocess runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from harvester.config import load_config, with_base_urls
+
+FAST_HTTP = """
+[http]
+connect_timeout = 2
+read_timeout = 2
+retries = 3
+backoff_initial = 0.01
+backoff_max = 0.05
+retry_after_max = 2
+rate_limit = 1000
+"""
+
+
+def config_text(base_urls: dict[str, str], catalog: str, *, mast_page_size: int = 4,
+                pds_page_size: int = 3, extra: str = "") -> str:
+    return f"""
+[catalog]
+path = "{catalog}"
+{FAST_HTTP}
+[sources.mast]
+base_url = "{base_urls['mast']}"
+page_size = {mast_page_size}
+executing_interval = 0.0
+[sources.pds]
+base_url = "{base_urls['pds']}"
+page_size = {pds_page_size}
+{extra}
+"""
+
+
+def write_config(tmp_path: Path, base_urls: dict[str, str], catalog: str, **kwargs) -> str:
+    path = tmp_path / f"harvester-{abs(hash(catalog)) % 10**6}.toml"
+    path.write_text(config_text(base_urls, catalog, **kwargs))
+    return str(path)
+
+
+def in_process_config(base_urls: dict[str, str], catalog: str):
+    config = with_base_urls(load_config(), base_urls)
+    config.catalog.path = catalog
+    http = dataclasses.replace(config.http, connect_timeout=2, read_timeout=2, retries=3,
+                               backoff_initial=0.01, backoff_max=0.05, retry_after_max=2,
+                               rate_limit=1000)
+    return dataclasses.replace(config, http=http)
+
+
+def run_cli(args: list[str], *, now: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    if now:
+        full_env["HARVESTER_NOW"] = now
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "harvester.cli", *args], capture_output=True,
+                          text=True, env=full_env, timeout=timeout)
+
+
+def start_cli(args: list[str], *, now: str | None = None, env: dict[str, str] | None = None
+              ) -> subprocess.Popen:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    if now:
+        full_env["HARVESTER_NOW"] = now
+    full_env.update(env or {})
+    return subprocess.Popen([sys.executable, "-m", "harvester.cli", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+
+
+def snapshot(db: str) -> dict:
+    """What must be identical between an interrupted-then-resumed harvest and a clean one."""
+    conn = sqlite3.connect(db)
+    try:
+        products = sorted(conn.execute(
+            "SELECT product_key, content_hash, access, version, first_public IS NOT NULL FROM products"))
+        events = sorted(conn.execute("SELECT kind, product_key FROM events"))
+        cursors = sorted(conn.execute("SELECT source, cursor FROM source_state"))
+    finally:
+        conn.close()
+    return {"products": products, "events": events, "cursors": cursors}
+
+
+def count(db: str, sql: str, *params) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchone()[0]
+    finally:
+        conn.close()
