@@ -133,7 +133,11 @@ def commit_page(
         inserts, updates, touched, events = [], [], [], []
         for key, product in by_key.items():
             old = existing.get(key)
-            public_now = now if product["access"] == "public" else None
+            # The archive's own evidence of when it went public beats our clock: a backfill
+            # a year late must not make every product look a year late.
+            public_now = None
+            if product["access"] == "public":
+                public_now = min(product.get("public_since") or now, now)
             if old is None:
                 row = dict(product, source=source, first_seen=now, last_seen=now,
                            updated_at=now, first_public=public_now)

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from harvester.config import load_config, with_base_urls
 
-FIRST_LOOK = "2025-12-01T00:00:00Z"
+# Three looks at the archives: during the wait for the Mars data, on the scenario's own clock,
+# and after the JWST GO embargo of December 2025 ends.
+LOOKS = [
+    ("2025-12-01T00:00:00Z", "first look, after the US shutdown"),
+    (None, "the scenario's clock"),
+    ("2027-01-05T00:00:00Z", "after the JWST embargo ends"),
+]
 
 QUERIES = [
     ("What each archive holds",
@@ -53,8 +59,8 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
         final_clock = sandbox.clock
         saved_now = os.environ.get("HARVESTER_NOW")
         try:
-            for label, clock in (("first look", FIRST_LOOK),
-                                 ("a year on", final_clock.strftime("%Y-%m-%dT%H:%M:%SZ"))):
+            for clock, label in LOOKS:
+                clock = clock or final_clock.strftime("%Y-%m-%dT%H:%M:%SZ")
                 sandbox.set_clock(clock)
                 os.environ["HARVESTER_NOW"] = clock
                 echo(f"\n== Harvest at {clock} ({label}) from the sandbox archives at {sandbox.url}")

@@ -39,6 +39,9 @@ class Product:
     title: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     raw: Any = None
+    # When the archive says it became public (PDS harvest time, a past MAST t_obs_release).
+    # Not content: it moves when an archive re-loads a product, which is no news.
+    public_since: str | None = None
 
     @property
     def product_key(self) -> str:

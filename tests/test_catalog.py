@@ -136,3 +136,15 @@ def test_new_events_are_unique_per_product_even_if_written_twice(catalog):
     page(catalog, [product()])
     with pytest.raises(sqlite3.IntegrityError):
         catalog.conn.execute("INSERT INTO events (time, kind, product_key) VALUES (?, 'new', 'mast:1')", (T2,))
+
+
+def test_first_public_is_the_archives_date_when_it_gives_one(catalog):
+    page(catalog, [product(native_id="9", access="public", public_since="2025-08-01T00:00:00.000Z")], now=T3)
+    row = catalog.conn.execute("SELECT first_seen, first_public FROM products").fetchone()
+    assert tuple(row) == (T3, "2025-08-01T00:00:00.000Z")
+
+
+def test_public_since_alone_is_not_an_update(catalog):
+    page(catalog, [product(access="public", public_since=T1)])
+    result = page(catalog, [product(access="public", public_since=T2)], now=T2)
+    assert result.unchanged == 1 and result.updated == 0

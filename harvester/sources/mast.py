@@ -170,6 +170,7 @@ class MastSource(Source):
             title=_text(record.get("obs_title")),
             extra=extra,
             raw=record,
+            public_since=mjd_to_iso(release) if access == "public" else None,
         )
 
 

@@ -207,13 +207,16 @@ class PdsSource(Source):
             "target_lids": target_lids,
             "label_url": metadata.get("label_url") if isinstance(metadata, dict) else None,
         }
+        host_lid = _first(props, "ref_lid_instrument_host")
         return Product(
             archive=self.archive,
             native_id=lid,
             version=version,
             target_name=names[0] if names else (target_lids[0] if target_lids else ""),
             matched_by=matched_by,
-            mission=_lid_tail(investigation_lid, "urn:nasa:pds:context:investigation:")
+            # The host LID is short (spacecraft.mro); investigation LIDs spell names out.
+            mission=_lid_tail(host_lid, "urn:nasa:pds:context:instrument_host:")
+            or _lid_tail(investigation_lid, "urn:nasa:pds:context:investigation:")
             or _first(props, "pds:Investigation_Area.pds:name"),
             instrument=_lid_tail(instrument_lid, "urn:nasa:pds:context:instrument:"),
             product_type=product_class.removeprefix("Product_").lower() if product_class else None,
@@ -227,6 +230,7 @@ class PdsSource(Source):
             title=record.get("title") or _first(props, "title"),
             extra={k: v for k, v in extra.items() if v not in (None, [], "")},
             raw=record,
+            public_since=extra["harvest_date_time"],
         )
 
 
