@@ -194,9 +194,13 @@ def commit_page(
 
 def _column_value(row: dict[str, Any], column: str) -> Any:
     value = row.get(column)
-    if column in ("extra", "raw") and value is not None and not isinstance(value, str):
+    # The engine hands JSON columns over serialized; other callers may pass Python values.
+    if value is not None and column in _JSON_COLUMNS and not isinstance(value, str):
         return _dumps(value)
     return value
+
+
+_JSON_COLUMNS = frozenset(("extra", "raw"))
 
 
 def _store_reject(conn, source: str, run_id: int, now: str, reject: Reject) -> None:

@@ -7,6 +7,7 @@ A failing source is recorded as failed and the others go on.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -65,11 +66,19 @@ class HarvestReport:
 
 
 def product_row(product: Product) -> dict[str, Any]:
+    """The catalog's row for a product: JSON columns serialized once, the content fingerprinted."""
     # Not dataclasses.asdict: it deep-copies `raw`, which a 100,000-product backfill feels.
-    row = {f.name: getattr(product, f.name) for f in dataclasses.fields(product)}
+    row = {name: getattr(product, name) for name in _PRODUCT_FIELDS}
+    extra_json = product.extra_json()
+    row["extra"] = extra_json
+    # raw keeps the archive's own key order: "exactly as the archive sent it".
+    row["raw"] = json.dumps(product.raw, separators=(",", ":"), default=str)
     row["product_key"] = product.product_key
-    row["content_hash"] = product.content_hash()
+    row["content_hash"] = product.content_hash(extra_json)
     return row
+
+
+_PRODUCT_FIELDS = [f.name for f in dataclasses.fields(Product)]
 
 
 def build_source(config: Config, name: str, matcher: AliasMatcher, http: Any) -> Source:

@@ -33,7 +33,7 @@ class Settings(SourceSettings):
     # decides. Two cover every spelling in docs/archives.md ("3I..." and "...2025 N1...").
     target_patterns: list[str] = field(default_factory=lambda: ["%3I%", "%2025%N1%"])
     lookback_days: float = 30.0
-    page_size: int = 5000
+    page_size: int = 10000
     executing_polls: int = 30
     executing_interval: float = 2.0
 

@@ -44,7 +44,7 @@ class Settings(SourceSettings):
     )
     name_patterns: list[str] = field(default_factory=lambda: ["*3I*", "*2025*N1*"])
     lookback_days: float = 7.0
-    page_size: int = 500
+    page_size: int = 2000
 
     def validate(self, *, where: str, path: str) -> None:
         if not self.target_lids and not self.name_patterns:
