@@ -172,6 +172,8 @@ def harvest_source(
             result.rejected += stored.rejected
             if progress:
                 progress(name, result.pages, result.records)
+            # Drop this page before the source fetches the next one: peak memory is one page.
+            page = products = rejects = stored = None
     except HarvesterError as exc:
         result.status, result.error = "failed", str(exc)
     except Exception as exc:  # an adapter bug must not stop the other sources

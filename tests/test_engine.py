@@ -233,3 +233,9 @@ def test_status_shows_each_source(sandbox, db_path, tmp_path):
     assert rows["pds"]["last_new_product"].startswith("pds:urn:nasa:pds:mro_hirise")
     table = run_cli(["status", "--config", config]).stdout
     assert "mast" in table and "pds" in table and "last_new_product" in table
+
+
+def test_pds_stops_when_every_hit_is_seen_without_an_empty_request(sandbox, db_path, now):
+    # Six 3I products and one decoy at this clock: pages of 7 hold them all exactly.
+    report = by_source(run(sandbox, db_path, page_sizes=(100, 7)))
+    assert report["pds"].requests == 1 and report["pds"].records == 7

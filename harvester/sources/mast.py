@@ -9,6 +9,7 @@ the catalog's idempotent upserts absorb the repeats.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -55,6 +56,10 @@ def _number(row: dict[str, Any], key: str) -> float | None:
 class MastSource(Source):
     archive = "mast"
     settings: Settings
+
+    @functools.cached_property
+    def _now_mjd(self) -> float:
+        return datetime_to_mjd(self.now)
 
     @property
     def invoke_url(self) -> str:
@@ -141,10 +146,11 @@ class MastSource(Source):
             return None
         t_min, t_max = _number(record, "t_min"), _number(record, "t_max")
         release = _number(record, "t_obs_release")
+        release_date = mjd_to_iso(release)
         if release is None:
             access = "unknown"
         else:
-            access = "exclusive" if release > datetime_to_mjd(self.now) else "public"
+            access = "exclusive" if release > self._now_mjd else "public"
         calib = record.get("calib_level")
         extra = {
             key: record.get(key)
@@ -163,14 +169,14 @@ class MastSource(Source):
             processing_level=CALIB_LEVELS.get(calib) if isinstance(calib, int) else None,
             obs_start=mjd_to_iso(t_min),
             obs_end=mjd_to_iso(t_max),
-            release_date=mjd_to_iso(release),
+            release_date=release_date,
             access=access,
             url=_text(record.get("dataURL")),
             program=_text(record.get("proposal_id")),
             title=_text(record.get("obs_title")),
             extra=extra,
             raw=record,
-            public_since=mjd_to_iso(release) if access == "public" else None,
+            public_since=release_date if access == "public" else None,
         )
 
 

@@ -118,12 +118,15 @@ class PdsSource(Source):
         if through:
             since = iso(parse_iso(through) - timedelta(days=self.settings.lookback_days))
         search_after: list[str] | None = None
+        seen = 0
         while True:
             answer = self.http.get_json(self.products_url,
                                         params=self.request_params(since, search_after))
             if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
                 raise SourceError(f"PDS answer has no data list: {str(answer)[:200]}")
             records = answer["data"]
+            seen += len(records)
+            hits = (answer.get("summary") or {}).get("hits")
             for record in records:
                 stamp = self._harvest_time(record)
                 if stamp and (through is None or stamp > through):
@@ -137,7 +140,9 @@ class PdsSource(Source):
                 search_after = [last_time, last_id]
             yield Page(records=records, bookmark={"harvested_through": through},
                        note=f"{len(records)} records")
-            if len(records) < self.settings.page_size:
+            # A short page ends it; so does having seen every hit (no empty request after a
+            # page that happens to be exactly full).
+            if len(records) < self.settings.page_size or (isinstance(hits, int) and seen >= hits):
                 break
 
     @staticmethod
