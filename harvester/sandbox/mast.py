@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs
 from .mast_columns import CAOM_COLUMNS_CONFIG
 from .reply import Reply, json_reply, text_reply
 from .timeutil import to_mjd
-from .util import gc_paused
+from .util import gc_paused, wildcard_regex
 
 # Column set and types of a real Mast.Caom.Filtered answer, in its order.
 FIELDS: list[dict[str, str]] = [
@@ -162,19 +161,6 @@ def _field_type(value: Any) -> str:
     return "string"
 
 
-def like_to_regex(pattern: str) -> re.Pattern[str]:
-    """SQL LIKE (% any run, _ one char), case-insensitive as MAST's SQL Server collation."""
-    out = []
-    for ch in pattern:
-        if ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
-
-
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -204,7 +190,7 @@ def _compile_filter(spec: dict[str, Any], known: set[str]) -> Callable[[dict], b
     exact = {str(v).casefold() for v in discrete}
     exact_num = {n for n in (_as_number(v) for v in discrete) if n is not None}
     free = spec.get("freeText")
-    free_rx = like_to_regex(str(free)) if free not in (None, "") else None
+    free_rx = wildcard_regex(str(free), many="%", one="_") if free not in (None, "") else None
     separator = spec.get("separator")
     if not ranges and not discrete and free_rx is None:
         return None

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .timeutil import canonical_date
+from .util import wildcard_regex
 
 Props = dict[str, list[str]]
 Predicate = Callable[[Any], bool]
@@ -131,21 +132,8 @@ def _comparison(name: str, op: str, literal: str) -> Predicate:
     return ranged
 
 
-def like_regex(pattern: str) -> re.Pattern[str]:
-    """PDS `like` wildcard pattern (* any run, ? one char) -> case-insensitive regex."""
-    parts = []
-    for ch in pattern:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
-
-
 def _like(name: str, pattern: str, negate: bool) -> Predicate:
-    rx = like_regex(pattern)
+    rx = wildcard_regex(pattern, many="*", one="?")
 
     def matches(rec: Record) -> bool:
         return any(rx.fullmatch(str(v)) for v in rec.values(name))

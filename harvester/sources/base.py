@@ -8,7 +8,7 @@ see the catalog and never retry: retries, rate limits and timeouts live in harve
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -23,7 +23,6 @@ class Page:
     records: list[Any]
     bookmark: dict[str, Any] | None
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
