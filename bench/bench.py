@@ -35,6 +35,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import write_section  # noqa: E402  (bench/ is a folder of scripts)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PEER_SCRIPT = HERE / "peer_astroquery.py"
@@ -799,7 +802,8 @@ def write_results(path: Path, *, args: argparse.Namespace, variants: dict[str, V
             add(f"- {problem}")
     add("")
     text = "\n".join(lines)
-    path.write_text(text)
+    title = "## Harvest: MAST and PDS backfill, no-change rerun, astroquery peer"
+    write_section(path, "harvest", text.replace("# Benchmark results", title, 1))
     return text
 
 

@@ -104,4 +104,15 @@ CREATE TABLE rejects (
 """),
 ]
 
+
+def _feature_migrations() -> list[tuple[int, str, str]]:
+    """Each feature's migration lives beside its code's schema module; one still empty is not
+    yet a migration."""
+    from catalog import schema_alerts, schema_aliases, schema_schedule, schema_watch
+
+    parts = (schema_aliases, schema_watch, schema_alerts, schema_schedule)
+    return [(m.VERSION, m.DESCRIPTION, m.SQL) for m in parts if m.SQL.strip()]
+
+
+MIGRATIONS += _feature_migrations()
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -298,6 +298,10 @@ def demo(config_path: str | None, catalog_path: str | None, keep: bool) -> None:
     run_demo(config_path, catalog_path or "harvester-demo.db", keep=keep, echo=click.echo)
 
 
+# Each feature's commands live in their own module and attach themselves to `cli`.
+from harvester import cli_alerts, cli_schedule, cli_target, cli_watch  # noqa: E402, F401
+
+
 def main() -> None:
     cli(prog_name="harvester")
 

@@ -46,6 +46,10 @@ class Config:
     target: TargetSettings
     http: HttpSettings
     sources: dict[str, SourceSettings]
+    # Feature sections ([watch], [alerts], [schedule]): each parsed by its own module.
+    watch: Any = None
+    alerts: Any = None
+    schedule: Any = None
 
     def enabled_sources(self) -> list[str]:
         return [name for name, s in self.sources.items() if s.enabled]
@@ -76,7 +80,22 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-_TOP_LEVEL = {"catalog", "target", "http", "sources"}
+# Feature sections: table -> module whose `parse(table, *, path)` checks and builds it (its
+# `parse({}, path=...)` gives the defaults). Each feature owns its keys and their errors.
+SECTIONS = {
+    "watch": "harvester.watch.settings",
+    "alerts": "harvester.alerts.settings",
+    "schedule": "harvester.schedule_settings",
+}
+_TOP_LEVEL = {"catalog", "target", "http", "sources", *SECTIONS}
+
+
+def parse_section(name: str, table: Any, *, path: str) -> Any:
+    import importlib
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    return importlib.import_module(SECTIONS[name]).parse(table, path=path)
 
 
 def load_config(explicit: str | None = None, *, catalog_override: str | None = None) -> Config:
@@ -107,7 +126,9 @@ def parse_config(
     sources = {
         name: parse_source(name, table, path=path) for name, table in sources_table.items()
     }
-    return Config(path=path, catalog=catalog, target=target, http=http, sources=sources)
+    sections = {name: parse_section(name, data.get(name, {}), path=path) for name in SECTIONS}
+    return Config(path=path, catalog=catalog, target=target, http=http, sources=sources,
+                  **sections)
 
 
 def parse_source(name: str, table: Any, *, path: str) -> SourceSettings:
@@ -144,9 +165,13 @@ def parse_source(name: str, table: Any, *, path: str) -> SourceSettings:
 
 
 def with_base_urls(config: Config, base_urls: dict[str, str]) -> Config:
-    """A copy of `config` whose sources point at other hosts (the sandbox, a mirror)."""
+    """A copy of `config` whose sources point at other hosts (the sandbox, a mirror).
+
+    `base_urls` maps a source's name, else its kind, to the new base URL: several ObsCore
+    sources share a kind but each has its own service."""
     sources = {
-        name: dataclasses.replace(s, base_url=base_urls.get(s.kind, s.base_url))
+        name: dataclasses.replace(
+            s, base_url=base_urls.get(name, base_urls.get(s.kind, s.base_url)))
         for name, s in config.sources.items()
     }
     return dataclasses.replace(config, sources=sources)

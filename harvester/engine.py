@@ -106,7 +106,7 @@ def harvest(
         catalog = Catalog.open(config.catalog.path)
         try:
             mark_interrupted_runs(catalog, iso(utcnow()))
-            matcher = AliasMatcher(config.target.name, config.target.aliases)
+            matcher = build_matcher(catalog, config)
             http = HttpClient(config.http)
             try:
                 for name in names:
@@ -116,9 +116,27 @@ def harvest(
                     )
             finally:
                 http.close()
+            after_harvest(catalog, config, report)
         finally:
             catalog.close()
     return report
+
+
+def build_matcher(catalog: Catalog, config: Config) -> AliasMatcher:
+    """The config's aliases plus those `harvester target resolve` stored in the catalog."""
+    from catalog.aliases import stored_aliases
+
+    aliases = list(dict.fromkeys([*config.target.aliases, *stored_aliases(catalog)]))
+    return AliasMatcher(config.target.name, aliases)
+
+
+def after_harvest(catalog: Catalog, config: Config, report: HarvestReport) -> None:
+    """The watch first (its overdue/silent events are news too), then the alerts outbox."""
+    from harvester.alerts.hook import after_harvest as alerts_after_harvest
+    from harvester.watch.hook import after_harvest as watch_after_harvest
+
+    watch_after_harvest(catalog, config, report)
+    alerts_after_harvest(catalog, config, report)
 
 
 def select_sources(config: Config, only: list[str] | None) -> list[str]:

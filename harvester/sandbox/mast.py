@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from .archive import Archive, SandboxRequest
 from .mast_columns import CAOM_COLUMNS_CONFIG
 from .reply import Reply, json_reply, text_reply
 from .timeutil import to_mjd
@@ -223,8 +224,10 @@ def _compile_filter(spec: dict[str, Any], known: set[str]) -> Callable[[dict], b
     return accept
 
 
-class MastArchive:
+class MastArchive(Archive):
     """The observations table, indexed by obsid, with a cache of filtered results."""
+
+    prefix = "/mast"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -299,6 +302,15 @@ class MastArchive:
         return result, fields
 
     # ---- HTTP -------------------------------------------------------------
+
+    def serve(self, request: SandboxRequest) -> Reply:
+        if request.method not in ("GET", "POST"):
+            return text_reply("Method not allowed", 405)
+        return self.handle(request.method, request.path, request.query, request.body,
+                           request.clock_mjd)
+
+    def base_urls(self, base_url: str) -> dict[str, str]:
+        return {"mast": base_url}
 
     def handle(self, method: str, subpath: str, query: str, body: bytes,
                clock_mjd: float) -> Reply:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from . import pds_query
+from .archive import Archive, SandboxRequest
 from .pds_query import Predicate, QuerySyntaxError, Record, parse_query
 from .reply import Reply, json_reply
 from .timeutil import canonical_date
@@ -173,8 +174,10 @@ class BadRequest(Exception):
         self.status = status
 
 
-class PdsArchive:
+class PdsArchive(Archive):
     """Products by lidvid, with caches so search-after paging is a bisect, not a scan."""
+
+    prefix = "/pds/api/search/1"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -268,6 +271,15 @@ class PdsArchive:
         return result
 
     # ---- HTTP -------------------------------------------------------------
+
+    def serve(self, request: SandboxRequest) -> Reply:
+        if request.method != "GET":
+            return json_reply({"request": request.path, "message": "Method not allowed"}, 405)
+        return self.handle(request.path, request.query, request.headers.get("accept"),
+                           request.clock_canon, request.base_url, request.request_url)
+
+    def base_urls(self, base_url: str) -> dict[str, str]:
+        return {"pds": base_url}
 
     def handle(self, subpath: str, query: str, accept: str | None, clock: str, base: str,
                request_url: str) -> Reply:

@@ -21,7 +21,9 @@ DEFAULT_CLOCK = "2026-11-21T00:00:00Z"
 def _check(scenario: Any, origin: str) -> dict[str, Any]:
     if not isinstance(scenario, dict):
         raise TypeError(f"{origin}: a scenario is a JSON object")
-    for archive in ("mast", "pds"):
+    from .archive import ARCHIVES
+
+    for archive in ARCHIVES:
         records = scenario.get(archive, [])
         if not isinstance(records, list):
             raise TypeError(f"{origin}: '{archive}' must be a list of records")
@@ -29,8 +31,8 @@ def _check(scenario: Any, origin: str) -> dict[str, Any]:
             if not isinstance(rec, dict):
                 raise TypeError(f"{origin}: {archive}[{i}] is not an object")
     scenario.setdefault("clock", DEFAULT_CLOCK)
-    scenario.setdefault("mast", [])
-    scenario.setdefault("pds", [])
+    for archive in ARCHIVES:
+        scenario.setdefault(archive, [])
     return scenario
 
 
@@ -42,11 +44,19 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
 
 
 def default_scenario() -> dict[str, Any]:
-    """The packaged realistic 3I/ATLAS scenario (a fresh copy each call)."""
-    text = resources.files(__package__).joinpath("default_scenario.json").read_text("utf-8")
-    return _check(json.loads(text), "default_scenario.json")
+    """The packaged realistic 3I/ATLAS scenario (a fresh copy each call): default_scenario.json
+    (MAST, PDS) plus each archive's own default_scenario_<archive>.json where one exists."""
+    from .archive import ARCHIVES
+
+    package = resources.files(__package__)
+    scenario = json.loads(package.joinpath("default_scenario.json").read_text("utf-8"))
+    for archive in ARCHIVES:
+        part = package.joinpath(f"default_scenario_{archive}.json")
+        if part.is_file():
+            scenario.setdefault(archive, []).extend(json.loads(part.read_text("utf-8")))
+    return _check(scenario, "default_scenario.json")
 
 
 def empty_scenario(clock: str = DEFAULT_CLOCK) -> dict[str, Any]:
-    return {"clock": clock, "mast": [], "pds": []}
+    return {"clock": clock, "mast": [], "pds": []}  # _check adds the other archives
 

@@ -1,6 +1,6 @@
 """The sandbox HTTP server: routing, clock, request log, fault application, control API.
 
-URL layout (all on one port):
+URL layout (all on one port): each archive of archive.ARCHIVES under its own prefix, e.g.
     /mast/api/v0/invoke                          MAST Portal API (mast.py)
     /mast/portal/Mashup/Mashup.asmx/columnsconfig
     /pds/api/search/1/products[/{lidvid}]        PDS Search API (pds.py)
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
+from .archive import Archive, SandboxRequest, available_archives
 from .faults import Fault, FaultQueue
-from .mast import MastArchive, executing_body
-from .pds import PdsArchive
+from .mast import executing_body
 from .reply import Reply, json_reply, text_reply
 from .scenario import DEFAULT_CLOCK, empty_scenario, load_scenario
 from .timeutil import iso_z, parse_time, to_mjd
@@ -65,8 +65,10 @@ class Sandbox:
         self.host = host
         self.port = port
         self.faults = FaultQueue()
-        self.mast = MastArchive()
-        self.pds = PdsArchive()
+        self.archives: dict[str, Archive] = {
+            name: cls() for name, cls in available_archives().items()}
+        self.mast = self.archives["mast"]
+        self.pds = self.archives["pds"]
         self._clock_lock = threading.Lock()
         self._clock_state: tuple[datetime, float, str] = self._clock_tuple(
             scenario.get("clock", DEFAULT_CLOCK))
@@ -75,8 +77,8 @@ class Sandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._serving = False
-        self.add_products("mast", scenario.get("mast", []))
-        self.add_products("pds", scenario.get("pds", []))
+        for name in self.archives:
+            self.add_products(name, scenario.get(name, []))
 
     # ---- state ------------------------------------------------------------
 
@@ -104,27 +106,26 @@ class Sandbox:
         """Move the clock forward by a timedelta given as keywords (days=, hours=, ...)."""
         return self.set_clock(self.clock + timedelta(**delta))
 
+    def archive(self, name: str) -> Archive:
+        try:
+            return self.archives[name]
+        except KeyError:
+            known = ", ".join(sorted(self.archives))
+            raise ValueError(f"unknown archive {name!r}; expected one of {known}") from None
+
     def add_products(self, archive: str, records: list[dict[str, Any]]) -> int:
-        """Add or replace products ('mast' by obsid, 'pds' by lidvid); returns how many."""
-        if archive == "mast":
-            return self.mast.add(records)
-        if archive == "pds":
-            return self.pds.add(records)
-        raise ValueError(f"unknown archive {archive!r}; expected 'mast' or 'pds'")
+        """Add or replace an archive's products (MAST by obsid, PDS by lidvid ...)."""
+        return self.archive(archive).add(records)
 
     def corrupt(self, archive: str, key: str | int, **fields: Any) -> None:
         """Break one served product the way a changed archive would, e.g.
         corrupt("mast", 5002, t_min="not-a-date") or
         corrupt("pds", lidvid, harvest_date_time=12). Values are served verbatim."""
-        if archive == "mast":
-            self.mast.corrupt(int(key), **fields)
-        elif archive == "pds":
-            self.pds.corrupt(str(key), **fields)
-        else:
-            raise ValueError(f"unknown archive {archive!r}; expected 'mast' or 'pds'")
+        target = self.archive(archive)
+        target.corrupt(int(key) if archive == "mast" else key, **fields)
 
     def product_counts(self) -> dict[str, int]:
-        return {"mast": len(self.mast), "pds": len(self.pds)}
+        return {name: len(archive) for name, archive in self.archives.items()}
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -163,7 +164,11 @@ class Sandbox:
 
     @property
     def base_urls(self) -> dict[str, str]:
-        return {"mast": self.url + MAST_PREFIX, "pds": self.url + PDS_PREFIX}
+        """The base_url of each source kind (and named source) this sandbox stands in for."""
+        urls: dict[str, str] = {}
+        for archive in self.archives.values():
+            urls.update(archive.base_urls(self.url + archive.prefix))
+        return urls
 
     def start(self) -> Self:
         """Serve in a daemon thread; returns self."""
@@ -228,17 +233,15 @@ class Sandbox:
               headers: dict[str, str]) -> Reply:
         """Answer one archive request as the real service would (no faults)."""
         with self._clock_lock:
-            _, clock_mjd, clock_canon = self._clock_state
-        if path.startswith(MAST_PREFIX + "/"):
-            if method not in ("GET", "POST"):
-                return text_reply("Method not allowed", 405)
-            return self.mast.handle(method, path[len(MAST_PREFIX):], query, body, clock_mjd)
-        if path.startswith(PDS_PREFIX + "/"):
-            if method != "GET":
-                return json_reply({"request": path, "message": "Method not allowed"}, 405)
-            request_url = self.url + path + (f"?{query}" if query else "")
-            return self.pds.handle(path[len(PDS_PREFIX):], query, headers.get("accept"),
-                                   clock_canon, self.base_urls["pds"], request_url)
+            clock, clock_mjd, clock_canon = self._clock_state
+        for archive in self.archives.values():
+            if path.startswith(archive.prefix + "/"):
+                request = SandboxRequest(
+                    method=method, path=path[len(archive.prefix):], query=query, body=body,
+                    headers=headers, clock=clock, clock_mjd=clock_mjd, clock_canon=clock_canon,
+                    base_url=self.url + archive.prefix,
+                    request_url=self.url + path + (f"?{query}" if query else ""))
+                return archive.serve(request)
         if path in ("", "/"):
             return json_reply({"service": "harvester sandbox", "base_urls": self.base_urls,
                                "control": self.url + CONTROL_PREFIX})
@@ -261,7 +264,7 @@ class Sandbox:
                     self.set_clock(payload["now"])
                 return json_reply({"now": iso_z(self.clock)})
             if action == "products" and method == "POST":
-                added = {a: self.add_products(a, payload.get(a) or []) for a in ("mast", "pds")}
+                added = {a: self.add_products(a, payload.get(a) or []) for a in self.archives}
                 return json_reply({"added": added, "products": self.product_counts()})
             if action == "faults":
                 if method == "POST":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from harvester.settings import SourceSettings
 
@@ -10,16 +11,24 @@ from harvester.settings import SourceSettings
 _MODULES = {
     "mast": "harvester.sources.mast",
     "pds": "harvester.sources.pds",
+    "psa": "harvester.sources.psa",
+    "obscore": "harvester.sources.obscore",
+    "mpc": "harvester.sources.mpc",
+    "cnsa": "harvester.sources.cnsa",
 }
 
 
+def _exists(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def known_kinds() -> list[str]:
-    return sorted(_MODULES)
+    return sorted(kind for kind, module in _MODULES.items() if _exists(module))
 
 
 def source_module(kind: str):
     name = _MODULES.get(kind)
-    return importlib.import_module(name) if name else None
+    return importlib.import_module(name) if name and _exists(name) else None
 
 
 def settings_class(kind: str) -> type[SourceSettings] | None:

@@ -1,0 +1,1 @@
+"""New-data alerts: subscriptions with SQL predicates, an outbox, and delivery channels."""

@@ -1,0 +1,17 @@
+"""Settings of the [schedule] section (placeholder until the scheduler lands)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harvester.settings import build
+
+
+@dataclass
+class Settings:
+    pass
+
+
+def parse(table: dict[str, Any], *, path: str) -> Settings:
+    return build(Settings, table, where="schedule", path=path)

@@ -1,0 +1,1 @@
+"""Release watch: expected observations, release policies, statuses, latency and silence."""
