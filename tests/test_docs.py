@@ -1,13 +1,14 @@
 """The README is where users look: every command and every config key must be documented there."""
 
 import dataclasses
+import importlib
 from pathlib import Path
 
 import click
 import pytest
 
 from harvester.cli import cli
-from harvester.config import CatalogSettings, TargetSettings
+from harvester.config import SECTIONS, CatalogSettings, TargetSettings
 from harvester.settings import HttpSettings, SourceSettings
 from harvester.sources import known_kinds, settings_class
 
@@ -37,7 +38,21 @@ def config_keys() -> list[tuple[str, str]]:
     keys += [("sources", f.name) for f in dataclasses.fields(SourceSettings)]
     for kind in known_kinds():
         keys += [(f"sources.{kind}", f.name) for f in dataclasses.fields(settings_class(kind))]
+    for section, module_name in SECTIONS.items():
+        defaults = importlib.import_module(module_name).parse({}, path="-")
+        keys += [(f"{section}.{name}", key) for name, key in dataclass_keys(defaults)]
     return sorted(set(keys))
+
+
+def dataclass_keys(value: object, prefix: str = "") -> list[tuple[str, str]]:
+    """Every key of a settings dataclass, nested tables included (e.g. [alerts.smtp] host)."""
+    keys = []
+    for f in dataclasses.fields(value):
+        keys.append((prefix, f.name))
+        inner = getattr(value, f.name)
+        if dataclasses.is_dataclass(inner):
+            keys += dataclass_keys(inner, f"{prefix}.{f.name}".strip("."))
+    return keys
 
 
 @pytest.mark.parametrize("table, key", config_keys())
