@@ -529,8 +529,9 @@ def git_facts() -> str:
     """HEAD and uncommitted changes to the measured code (read-only git commands)."""
     def git(*args: str) -> str:
         try:
+            # rstrip only: a porcelain line starts with a status column that may be a space.
             return subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True,
-                                  text=True, timeout=30).stdout.strip()
+                                  text=True, timeout=30).stdout.rstrip()
         except (OSError, subprocess.SubprocessError):
             return ""
 

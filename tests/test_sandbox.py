@@ -123,7 +123,7 @@ def test_add_products_replaces_by_obsid_and_lidvid(http):
         rows = mast(http, sandbox, [])["data"]
         assert [(r["obsid"], r["target_name"]) for r in rows] == [(5, "C/2025 N1"), (6, "3I-ATLAS")]
         assert [d["title"] for d in pds(http, sandbox)["data"]] == ["renamed"]
-        assert sandbox.product_counts() == {"mast": 2, "pds": 1}
+        assert mast_pds(sandbox.product_counts()) == {"mast": 2, "pds": 1}
 
 
 def test_corrupt_serves_a_broken_value_verbatim(http):
@@ -450,10 +450,10 @@ def test_control_api_drives_a_sandbox_over_http(http):
     with Sandbox({"clock": "2025-07-01T00:00:00Z"}) as sandbox:
         ctl = sandbox.url + "/_sandbox"
         health = http.get(ctl + "/health").json()
-        assert health["status"] == "ok" and health["products"] == {"mast": 0, "pds": 0}
+        assert health["status"] == "ok" and not any(health["products"].values())
         added = http.post(ctl + "/products", json={"mast": [mast_row(1)],
                                                    "pds": [pds_product(1, "2025-12-01T00:00:00Z")]})
-        assert added.json()["added"] == {"mast": 1, "pds": 1}
+        assert mast_pds(added.json()["added"]) == {"mast": 1, "pds": 1}
         assert mast(http, sandbox, [])["data"] == []  # not visible yet
         assert http.post(ctl + "/clock", json={"now": "2026-01-01T00:00:00Z"}).json()["now"] \
             == "2026-01-01T00:00:00.000Z"
@@ -506,7 +506,7 @@ def test_load_scenario_reads_a_json_file(tmp_path):
     scenario = load_scenario(path)
     assert scenario["pds"] == [] and scenario["mast"][0]["obsid"] == 3
     with Sandbox(path) as sandbox:
-        assert sandbox.product_counts() == {"mast": 1, "pds": 0}
+        assert mast_pds(sandbox.product_counts()) == {"mast": 1, "pds": 0}
 
 
 def test_generated_scenario_of_150k_products_builds_and_serves_pages_fast(http):
@@ -514,7 +514,7 @@ def test_generated_scenario_of_150k_products_builds_and_serves_pages_fast(http):
     scenario = generate_scenario(mast=100_000, pds=50_000, seed=1)
     with Sandbox(scenario) as sandbox:
         built = time.monotonic() - started
-        assert sandbox.product_counts() == {"mast": 100_000, "pds": 50_000}
+        assert mast_pds(sandbox.product_counts()) == {"mast": 100_000, "pds": 50_000}
         filters = [{"paramName": "target_name", "values": [], "freeText": "%3I%"}]
         first = mast(http, sandbox, filters, page=1, pagesize=2000)
         t0 = time.monotonic()
@@ -575,3 +575,8 @@ def http_session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     return session
+
+
+def mast_pds(counts: dict[str, int]) -> dict[str, int]:
+    """The MAST and PDS counts: the tests here are about those two; other archives have theirs."""
+    return {"mast": counts["mast"], "pds": counts["pds"]}
