@@ -3,4 +3,19 @@ add a new migration instead."""
 
 VERSION = 2
 DESCRIPTION = "aliases"
-SQL = ""
+# One row per (service, alias): where a designation of the target came from, as the service
+# spelled it, and when. A designation the matcher must not use is kept with the reason
+# (`refused`), so `harvester target aliases` can say why it is not matched on.
+SQL = """
+CREATE TABLE aliases (
+    alias      TEXT NOT NULL,
+    service    TEXT NOT NULL,
+    field      TEXT,
+    raw        TEXT NOT NULL,
+    query      TEXT,
+    refused    TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen  TEXT NOT NULL,
+    PRIMARY KEY (service, alias)
+);
+"""

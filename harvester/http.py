@@ -8,6 +8,7 @@ record says how many requests it really made.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -51,6 +52,17 @@ class Response:
                 f"invalid or truncated JSON from {self.url} ({len(self.body)} bytes): {exc}",
                 url=self.url, status=self.status,
             ) from None
+
+
+@dataclass
+class JsonAnswer:
+    """What fetch_json got: the response, its parsed JSON (None when unchanged), the body's
+    SHA-256 (None on a 304) and whether the server or the hash said nothing changed."""
+
+    response: Response
+    data: Any
+    body_hash: str | None
+    unchanged: bool
 
 
 class RateLimiter:
@@ -127,6 +139,24 @@ class HttpClient:
 
     def request(self, method: str, url: str, **kwargs: Any) -> Response:
         return self._with_retries(lambda: self._send(method, url, **kwargs))
+
+    def fetch_json(self, method: str, url: str, *, json_body: Any = None,
+                   headers: dict[str, str] | None = None,
+                   unchanged_hash: str | None = None) -> JsonAnswer:
+        """A JSON request whose answer may be known already: a 304, or a body whose SHA-256 is
+        `unchanged_hash`, comes back unparsed (data None). Any other body is parsed inside the
+        retry loop, so a truncated or HTML answer is retried as with get_json."""
+
+        def attempt() -> JsonAnswer:
+            response = self._send(method, url, json_body=json_body, headers=headers)
+            if response.status == 304:
+                return JsonAnswer(response, None, None, unchanged=True)
+            digest = hashlib.sha256(response.body).hexdigest()
+            if digest == unchanged_hash:
+                return JsonAnswer(response, None, digest, unchanged=True)
+            return JsonAnswer(response, response.json(), digest, unchanged=False)
+
+        return self._with_retries(attempt)
 
     def _with_retries(self, attempt: Callable[[], Any]) -> Any:
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
