@@ -4,7 +4,6 @@ clear line and an exit status (2 for a user's mistake, 1 for a failure, 75 for a
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 import time
@@ -80,8 +79,12 @@ def load(config_path: str | None, catalog_path: str | None):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="harvester-3i")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("--log-format", type=click.Choice(["human", "json"]), default="human",
+              show_default=True, help="Log lines as text, or as one JSON object per line.")
+@click.option("--log-file", metavar="PATH",
+              help="Append log lines to this file instead of stderr (logrotate-safe).")
+def cli(verbose: int, log_format: str, log_file: str | None) -> None:
     """Watch public science archives for the interstellar comet 3I/ATLAS and keep one SQL
     catalog of what they publish.
 
@@ -91,8 +94,12 @@ def cli(verbose: int) -> None:
       harvester run                  harvest the real archives into harvester.db
       harvester sql "select archive, count(*) from products group by archive"
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from harvester.logs import setup_logging
+
+    try:
+        setup_logging(verbosity=verbose, fmt=log_format, path=log_file)
+    except ConfigError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
 
 
 class Progress:
@@ -128,30 +135,55 @@ def summary_line(result: Any) -> str:
 @click.option("--full", is_flag=True, help="Ignore the cursors: re-read each archive's whole window.")
 @click.option("--wait", "lock_wait", type=float, default=None, metavar="SECONDS",
               help="Wait this long for another run on the same catalog to finish.")
+@click.option("--due", is_flag=True,
+              help="Only the sources whose cadence says they are due (for a frequent cron line).")
 @now_option
 @handle_errors
 def run(config_path: str | None, catalog_path: str | None, sources: tuple[str, ...],
-        full: bool, lock_wait: float | None) -> None:
+        full: bool, lock_wait: float | None, due: bool) -> None:
     """Harvest the archives for new products of the target.
 
-    Exit status: 0 every source ok, 1 at least one failed, 2 usage or config error,
-    75 another harvest holds the catalog.
+    SIGTERM or Ctrl-C stops after the page being stored (a wait on an archive is cut short);
+    the run is recorded as interrupted and the next run resumes from there.
+
+    Exit status: 0 every source ok (or none due), 1 at least one failed, 2 usage or config
+    error, 75 another harvest holds the catalog, 128+N stopped by signal N (143 SIGTERM).
 
     \b
     Example:
       harvester run --catalog 3i.db --source mast
+      harvester run --due        (from cron every 10 minutes: only the sources due)
     """
     from harvester.engine import harvest
+    from harvester.shutdown import GracefulStop, HarvestStopped
 
     config = load(config_path, catalog_path)
+    only = list(sources) or None
+    if due:
+        from harvester.schedule import describe_upcoming, sources_due
+        from harvester.timeutil import utcnow
+
+        only, upcoming = sources_due(config, only, utcnow())
+        if not only:
+            click.echo(f"nothing due; {describe_upcoming(upcoming)}")
+            return
     progress = Progress()
-    try:
-        report = harvest(config, only=list(sources) or None, full=full, lock_wait=lock_wait,
-                         progress=progress)
-    finally:
-        progress.done()
+    with GracefulStop() as stop:
+        try:
+            report = harvest(config, only=only, full=full, lock_wait=lock_wait,
+                             progress=progress, stop=stop)
+        except HarvestStopped:
+            # A second signal: stopped at once; whatever page was in flight rolled back.
+            raise Failure(f"stopped by {stop.reason}; the next run resumes from the last stored "
+                          f"page", 128 + (stop.signum or 0)) from None
+        finally:
+            progress.done()
     for result in report.results:
         click.echo(summary_line(result))
+    if report.stopped:
+        click.echo(f"stopped by {stop.reason}; the next run resumes from the last stored page",
+                   err=True)
+        sys.exit(128 + (stop.signum or 0))
     if not report.ok:
         sys.exit(EXIT_FAILED)
 
@@ -161,7 +193,8 @@ def run(config_path: str | None, catalog_path: str | None, sources: tuple[str, .
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @handle_errors
 def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
-    """Per source: the last run and its result, the cursor, counts, the last new product.
+    """Per source: the last run and its result, the cursor, counts, the last new product, its
+    cadence and when it is next due; then the scheduler's heartbeat.
 
     \b
     Example:
@@ -169,14 +202,19 @@ def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     """
     import json
 
+    from catalog.heartbeat import describe_heartbeat, latest_heartbeat
     from catalog.query import readonly_connection
     from catalog.status import source_status
+    from harvester.schedule import add_due_times
+    from harvester.timeutil import utcnow
 
     config = load(config_path, catalog_path)
     conn = readonly_connection(config.catalog.path)
     conn.set_authorizer(None)
     try:
         rows = source_status(conn, list(config.sources))
+        add_due_times(rows, config, conn, utcnow())
+        heartbeat = latest_heartbeat(conn, utcnow())
     finally:
         conn.close()
     if fmt == "json":
@@ -185,9 +223,10 @@ def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     from harvester.output import write_rows
 
     columns = ["source", "status", "last_run", "products", "exclusive", "last_new_product",
-               "last_new_product_seen", "rejects", "cursor", "error"]
+               "last_new_product_seen", "rejects", "next_due", "cursor", "error"]
     table = [[_short(r.get(c)) for c in columns] for r in rows]
     write_rows(columns, table, "table")
+    click.echo(describe_heartbeat(heartbeat))
 
 
 def _short(value: Any) -> str:
@@ -255,7 +294,8 @@ def export_parquet_cmd(config_path: str | None, catalog_path: str | None, direct
               help="Scenario JSON (default: the packaged 3I/ATLAS scenario).")
 @handle_errors
 def sandbox(port: int, host: str, scenario: str | None) -> None:
-    """Run local stand-ins for the archives (MAST, PDS) from a scenario, for tests and demos.
+    """Run local stand-ins for the archives (MAST, PDS, PSA, ObsCore TAP, MPC, JPL SBDB, CNSA)
+    from a scenario, for tests and demos.
 
     \b
     Example:
@@ -269,7 +309,12 @@ def sandbox(port: int, host: str, scenario: str | None) -> None:
     server.start()
     click.echo(f"sandbox archives on {server.url} (clock {server.clock.isoformat()})")
     for kind, url in server.base_urls.items():
-        click.echo(f'  [sources.{kind}] base_url = "{url}"')
+        if kind == "sbdb":
+            click.echo(f'  [target] sbdb_url = "{url}"')
+        else:
+            click.echo(f'  [sources.{kind}] base_url = "{url}"')
+    if "mpc" in server.base_urls:
+        click.echo(f'  [target] mpc_url = "{server.base_urls["mpc"]}"')
     click.echo("Ctrl-C to stop.")
     try:
         while True:
@@ -307,4 +352,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # As `python -m harvester.cli` this file runs as __main__, while the feature modules above
+    # attach their commands to the importable harvester.cli: dispatch through that one.
+    from harvester.cli import main as package_main
+
+    package_main()

@@ -1,7 +1,9 @@
 """The harvest engine: for each enabled source, under the catalog lock, load its cursor, page
 through the archive, normalize, and commit each page with its advanced cursor in one transaction.
 
-A failing source is recorded as failed and the others go on.
+A failing source is recorded as failed and the others go on. Given a GracefulStop, a SIGTERM or
+SIGINT ends the harvest between pages (or cuts short a wait on an archive): the run is recorded
+as interrupted and the next run resumes from the last stored page.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from harvester.config import Config
 from harvester.crashpoints import crashpoint
 from harvester.errors import ConfigError, HarvesterError, RecordRejected
 from harvester.lock import CatalogLock
+from harvester.logs import run_context
 from harvester.product import Product
+from harvester.shutdown import GracefulStop, HarvestStopped
 from harvester.sources import source_class
 from harvester.sources.base import Source, SourceContext
 from harvester.target import AliasMatcher
@@ -59,6 +63,7 @@ class SourceResult:
 @dataclass
 class HarvestReport:
     results: list[SourceResult] = field(default_factory=list)
+    stopped: bool = False  # a stop was requested: later sources and the after-harvest hooks skipped
 
     @property
     def ok(self) -> bool:
@@ -95,6 +100,7 @@ def harvest(
     full: bool = False,
     lock_wait: float | None = None,
     progress: ProgressFn | None = None,
+    stop: GracefulStop | None = None,
 ) -> HarvestReport:
     """Harvest every enabled source (or `only` those named) into the configured catalog."""
     names = select_sources(config, only)
@@ -110,13 +116,19 @@ def harvest(
             http = HttpClient(config.http)
             try:
                 for name in names:
+                    if stop is not None and stop.requested:
+                        break
                     report.results.append(
                         harvest_source(catalog, config, name, matcher, http, full=full,
-                                       progress=progress)
+                                       progress=progress, stop=stop)
                     )
             finally:
                 http.close()
-            after_harvest(catalog, config, report)
+            report.stopped = stop is not None and stop.requested
+            # A stopping process leaves the hooks to the next run: they pick up from the events
+            # table, so nothing committed is missed.
+            if not report.stopped:
+                after_harvest(catalog, config, report)
         finally:
             catalog.close()
     return report
@@ -160,6 +172,7 @@ def harvest_source(
     *,
     full: bool = False,
     progress: ProgressFn | None = None,
+    stop: GracefulStop | None = None,
 ) -> SourceResult:
     settings = config.sources[name]
     source = build_source(config, name, matcher, http)
@@ -169,9 +182,33 @@ def harvest_source(
     started = time.monotonic()
     requests_before = http.requests_made
     result.run_id = start_run(catalog, name, source.archive, iso(utcnow()))
-    cursor = None if full else get_cursor(catalog, name)
+    with run_context(result.run_id, name):
+        _harvest_pages(catalog, source, result, http, requests_before,
+                       cursor=None if full else get_cursor(catalog, name),
+                       progress=progress, stop=stop)
+        result.requests = http.requests_made - requests_before
+        result.seconds = time.monotonic() - started
+        finish_run(catalog, result.run_id, source=name, archive=source.archive,
+                   status=result.status, now=iso(utcnow()), requests=result.requests,
+                   error=result.error)
+        # Info, not warning, even for a failure: `run` prints it on stdout already, and cron
+        # mails whatever reaches stderr.
+        log.info("%s, %d pages, %d records, %d new, %d updated, %d released, %d rejected, "
+                 "%d requests, %.1f s%s", result.status, result.pages, result.records,
+                 result.new, result.updated, result.released, result.rejected, result.requests,
+                 result.seconds, f": {result.error}" if result.error else "")
+    return result
+
+
+def _harvest_pages(catalog: Catalog, source: Source, result: SourceResult, http: Any,
+                   requests_before: int, *, cursor: dict[str, Any] | None,
+                   progress: ProgressFn | None, stop: GracefulStop | None) -> None:
+    """Page through the archive into the catalog, recording the outcome in `result`."""
+    name = source.name
+    log.info("run %d of %s started from cursor %s", result.run_id, name, json.dumps(cursor))
     try:
-        for page in source.fetch_pages(cursor):
+        pages = source.fetch_pages(cursor)
+        while (page := _next_page(pages, stop)) is not None:
             products, rejects, skipped = normalize_page(source, page.records)
             result.requests = http.requests_made - requests_before
             stored = commit_page(
@@ -188,21 +225,34 @@ def harvest_source(
             result.updated += stored.updated
             result.released += stored.released
             result.rejected += stored.rejected
+            log.debug("page %d stored: %d records, %d new, %d updated, %d released, "
+                      "%d rejected", result.pages, len(page.records), stored.new,
+                      stored.updated, stored.released, stored.rejected)
             if progress:
                 progress(name, result.pages, result.records)
             # Drop this page before the source fetches the next one: peak memory is one page.
             page = products = rejects = stored = None
+    except HarvestStopped as exc:
+        # Only a second signal lands inside a page's transaction, which rolled itself back;
+        # the connection must be out of it before the run is recorded.
+        if catalog.conn.in_transaction:
+            catalog.conn.execute("ROLLBACK")
+        result.status = "interrupted"
+        result.error = f"stopped by {exc} after {result.pages} pages; the next run resumes here"
     except HarvesterError as exc:
         result.status, result.error = "failed", str(exc)
     except Exception as exc:  # an adapter bug must not stop the other sources
         log.exception("source %s crashed", name)
         result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-    result.requests = http.requests_made - requests_before
-    result.seconds = time.monotonic() - started
-    finish_run(catalog, result.run_id, source=name, archive=source.archive,
-               status=result.status, now=iso(utcnow()), requests=result.requests,
-               error=result.error)
-    return result
+
+
+def _next_page(pages: Any, stop: GracefulStop | None) -> Any:
+    """The source's next page, or None at the end. The wait for it is the one stretch a stop
+    signal may cut short: nothing of this page is written yet."""
+    if stop is None:
+        return next(pages, None)
+    with stop.interruptible():
+        return next(pages, None)
 
 
 def normalize_page(source: Source, records: list[Any]) -> tuple[list[dict], list[Reject], int]:

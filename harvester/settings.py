@@ -38,6 +38,40 @@ class SourceSettings:
     rate_limit: float | None = None
     lookback_days: float = 7.0
     page_size: int = 1000
+    # When `run --due` and `harvester schedule` harvest it: a cron expression in UTC. Empty means
+    # the kind's default (harvester.schedule.CADENCE_DEFAULTS).
+    cadence: str = ""
+
+    def validate(self, *, where: str, path: str) -> None:
+        check_cadence(self.cadence, where=where, path=path)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # config.parse_source calls only the most derived `validate`, and each kind's module
+        # defines its own: wrap it so the keys every block shares are checked for every kind.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("validate")
+        if own is None or getattr(own, "_checks_shared_keys", False):
+            return
+
+        def validate(self: SourceSettings, *, where: str, path: str) -> None:
+            SourceSettings.validate(self, where=where, path=path)
+            own(self, where=where, path=path)
+
+        validate._checks_shared_keys = True  # type: ignore[attr-defined]
+        cls.validate = validate  # type: ignore[method-assign]
+
+
+def check_cadence(value: str, *, where: str, path: str) -> None:
+    """A cadence must be a cron expression croniter accepts ('' means the kind's default)."""
+    if not value:
+        return
+    from croniter import croniter
+
+    if not croniter.is_valid(value):
+        raise ConfigError(
+            f"{path}: [{where}] cadence: not a cron expression: {value!r} "
+            f"(five fields, minute hour day month weekday, in UTC; e.g. \"0 */3 * * *\")"
+        )
 
 
 def _type_name(expected: Any) -> str:
