@@ -1,3 +1,120 @@
 """The `harvester` commands of the watch feature (registered on the group in harvester.cli)."""
 
 from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import click
+
+from harvester.cli import cli, common_options, handle_errors, load
+
+SECTIONS = ("all", "expected", "latency", "sources")
+
+
+def _as_of(value: str | None) -> datetime:
+    from harvester.timeutil import parse_iso, utcnow
+
+    if not value:
+        return utcnow()
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date or time: {value!r}", param_hint="--as-of") from None
+
+
+@cli.command()
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="Evaluate as of this UTC date or time (default: now, or $HARVESTER_NOW).")
+@click.option("--plot", "plot", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the chart: FILE.svg, or FILE.html (the chart and the table).")
+@click.option("--section", type=click.Choice(SECTIONS), default="all", show_default=True,
+              help="Only this part (CSV holds one table: expected unless another is named).")
+@click.option("--id", "ids", multiple=True, metavar="ID",
+              help="Only this expected observation, with every matched product and why (repeatable).")
+@handle_errors
+def gaps(config_path: str | None, catalog_path: str | None, fmt: str, as_of: str | None,
+         plot: str | None, section: str, ids: tuple[str, ...]) -> None:
+    """The release watch: every expected observation of config/campaign.toml with its status
+    (released, exclusive, pending, overdue, not_watched, unconfirmed) and the products that
+    are its evidence, release latency per archive/mission/instrument, and sources that are
+    failing or silent. Read-only: needs no lock, writes nothing.
+
+    \b
+    Example:
+      harvester gaps --catalog 3i.db
+      harvester gaps --as-of 2025-12-01 --plot gaps.svg
+      harvester gaps --format json --id mro-hirise
+    """
+    from harvester.errors import ConfigError
+    from harvester.watch import report as watch_report
+
+    config = load(config_path, catalog_path)
+    moment = _as_of(as_of)
+    if plot and not plot.lower().endswith((".svg", ".html", ".htm")):
+        raise ConfigError(f"--plot {plot}: write a .svg or .html file (PNG would need cairosvg, "
+                          "which is not installed)")
+    report = watch_report.build_report(config.catalog.path, config, moment,
+                                       with_latency=section in ("all", "latency"))
+    if ids:
+        known = {s.expected.id for s in report.statuses}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ConfigError(f"--id: no observation {', '.join(map(repr, unknown))} in "
+                              f"{report.campaign.path}")
+        report.statuses = [s for s in report.statuses if s.expected.id in ids]
+    if plot:
+        from harvester.watch.chart import write_chart
+
+        write_chart(report, plot)
+        click.echo(f"wrote the chart to {plot}", err=True)
+    _print(report, fmt, section, show_matches=bool(ids))
+
+
+def _print(report, fmt: str, section: str, *, show_matches: bool) -> None:
+    import json
+
+    from harvester.output import write_rows
+    from harvester.watch import report as watch_report
+
+    if fmt == "json":
+        data = watch_report.report_json(report)
+        if section != "all":
+            data = {"as_of": data["as_of"], section: data[section]}
+        click.echo(json.dumps(data, indent=2))
+        return
+    tables = {
+        "expected": (watch_report.EXPECTED_COLUMNS, lambda: watch_report.expected_rows(
+            report, full=fmt == "csv")),
+        "latency": (watch_report.LATENCY_COLUMNS, lambda: watch_report.latency_rows(report)),
+        "sources": (watch_report.SOURCE_COLUMNS, lambda: watch_report.source_rows(report)),
+    }
+    if fmt == "csv":
+        name = "expected" if section == "all" else section
+        columns, rows = tables[name]
+        write_rows(columns + (["evidence"] if name == "expected" else []), rows(), "csv")
+        return
+    counts = report.counts()
+    names = list(tables) if section == "all" else [section]
+    for name in names:
+        columns, rows = tables[name]
+        heading = {"expected": f"Expected observations as of {report.as_of.date()} "
+                               f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})",
+                   "latency": "Release latency in days (public products, whole catalog)",
+                   "sources": "Sources: are our harvests failing, has the archive gone silent?"}[name]
+        click.echo(f"\n== {heading}")
+        write_rows(columns, rows(), "table")
+    if show_matches:
+        for status in report.statuses:
+            click.echo(f"\n== {status.expected.id}: {status.status}: {status.reason}")
+            if status.due_basis:
+                click.echo(f"   due {status.due_date.date()}: {status.due_basis}")
+            rows = [[m.product_key, m.access, m.obs_start, m.reason] for m in status.matches]
+            if rows:
+                write_rows(["product_key", "access", "obs_start", "why it matched"], rows, "table")
+            else:
+                click.echo("   no product in the catalog matches")
+    sys.stdout.flush()
