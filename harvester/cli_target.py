@@ -33,10 +33,8 @@ def resolve_cmd(config_path: str | None, catalog_path: str | None, sbdb_url: str
       harvester target resolve --catalog 3i.db
       harvester target aliases --catalog 3i.db
     """
-    from catalog import Catalog
-    from catalog.aliases import StoredAlias, store_aliases, stored_aliases
-    from harvester.http import HttpClient
-    from harvester.resolve import ResolveError, resolve
+    from harvester.resolve import ResolveError
+    from harvester.resolve_store import resolve_and_store
     from harvester.settings import check_url
     from harvester.target import fold
     from harvester.timeutil import iso, utcnow
@@ -46,21 +44,8 @@ def resolve_cmd(config_path: str | None, catalog_path: str | None, sbdb_url: str
     mpc_base = mpc_url or config.target.mpc_url
     for key, value in (("sbdb_url", sbdb_base), ("mpc_url", mpc_base)):
         check_url(value, key=key, where="target", path=config.path)
-    http = HttpClient(config.http)
-    try:
-        answers = resolve(http, designation=config.target.designation, sbdb_base=sbdb_base,
-                          mpc_base=mpc_base)
-    finally:
-        http.close()
-    rows = [StoredAlias(alias=c.text, service=a.service, field=c.field, raw=c.text, query=a.query,
-                        refused=c.refused)
-            for a in answers for c in a.candidates]
-    catalog = Catalog.open(config.catalog.path)
-    try:
-        new = store_aliases(catalog, rows, iso(utcnow()))
-        resolved = stored_aliases(catalog)
-    finally:
-        catalog.close()
+    outcome = resolve_and_store(config, sbdb_base=sbdb_base, mpc_base=mpc_base, now=iso(utcnow()))
+    answers, new, resolved = outcome.answers, outcome.new, outcome.resolved
     for answer in answers:
         _echo_answer(answer)
     known = {fold(a) for a in [config.target.name, *config.target.aliases]}

@@ -37,6 +37,10 @@ DEFAULT_ALIASES = [
 class TargetSettings:
     name: str = "3I/ATLAS"
     aliases: list[str] = field(default_factory=lambda: list(DEFAULT_ALIASES))
+    # What `harvester target resolve` asks the name services about, and where they are.
+    designation: str = "C/2025 N1"
+    sbdb_url: str = "https://ssd-api.jpl.nasa.gov"
+    mpc_url: str = "https://data.minorplanetcenter.net"
 
 
 @dataclass

@@ -140,6 +140,13 @@ class HttpClient:
     def request(self, method: str, url: str, **kwargs: Any) -> Response:
         return self._with_retries(lambda: self._send(method, url, **kwargs))
 
+    def request_parsed(self, method: str, url: str, parse: Callable[[Response], Any],
+                       **kwargs: Any) -> Any:
+        """Send and parse as one attempt: an answer that fails to parse (a truncated body, an
+        HTML page sent with status 200) is retried like a 5xx. `parse` raises
+        RetriableHTTPError for that."""
+        return self._with_retries(lambda: parse(self._send(method, url, **kwargs)))
+
     def fetch_json(self, method: str, url: str, *, json_body: Any = None,
                    headers: dict[str, str] | None = None,
                    unchanged_hash: str | None = None) -> JsonAnswer:
