@@ -194,7 +194,8 @@ def run(config_path: str | None, catalog_path: str | None, sources: tuple[str, .
 @handle_errors
 def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     """Per source: the last run and its result, the cursor, counts, the last new product, its
-    cadence and when it is next due; then the scheduler's heartbeat.
+    cadence and when it is next due, and what the release watch says of it (silent, failing);
+    then the scheduler's heartbeat and the alerts outbox (failed deliveries).
 
     \b
     Example:
@@ -205,8 +206,11 @@ def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     from catalog.heartbeat import describe_heartbeat, latest_heartbeat
     from catalog.query import readonly_connection
     from catalog.status import source_status
+    from harvester.alerts.status import delivery_summary
+    from harvester.alerts.status import summary_lines as alert_lines
     from harvester.schedule import add_due_times
-    from harvester.timeutil import utcnow
+    from harvester.timeutil import iso, utcnow
+    from harvester.watch.report import source_flags
 
     config = load(config_path, catalog_path)
     conn = readonly_connection(config.catalog.path)
@@ -214,7 +218,11 @@ def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     try:
         rows = source_status(conn, list(config.sources))
         add_due_times(rows, config, conn, utcnow())
+        flags = source_flags(conn)
+        for row in rows:
+            row["watch"] = flags.get(row["source"], "")
         heartbeat = latest_heartbeat(conn, utcnow())
+        alerts = delivery_summary(conn, now=iso(utcnow()))
     finally:
         conn.close()
     if fmt == "json":
@@ -223,10 +231,12 @@ def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     from harvester.output import write_rows
 
     columns = ["source", "status", "last_run", "products", "exclusive", "last_new_product",
-               "last_new_product_seen", "rejects", "next_due", "cursor", "error"]
+               "last_new_product_seen", "rejects", "next_due", "watch", "cursor", "error"]
     table = [[_short(r.get(c)) for c in columns] for r in rows]
     write_rows(columns, table, "table")
     click.echo(describe_heartbeat(heartbeat))
+    for line in alert_lines(alerts):
+        click.echo(line)
 
 
 def _short(value: Any) -> str:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
-from harvester.config import load_config, with_base_urls
+from harvester.config import Config, load_config, with_base_urls
 
 # Three looks at the archives: during the wait for the Mars data, on the scenario's own clock,
 # and after the JWST GO embargo of December 2025 ends.
@@ -38,6 +39,39 @@ QUERIES = [
 ]
 
 
+def sandbox_config(config: Config, base_urls: dict[str, str]) -> Config:
+    """The user's config pointed at the sandbox: every source the sandbox stands in for,
+    ObsCore archives shipped disabled included, and no need to spare a local server."""
+    sources = {
+        name: dataclasses.replace(s, enabled=True) if s.kind == "obscore" and name in base_urls else s
+        for name, s in config.sources.items()
+    }
+    config = with_base_urls(dataclasses.replace(config, sources=sources), base_urls)
+    return dataclasses.replace(config, http=dataclasses.replace(
+        config.http, rate_limit=100.0, backoff_initial=0.1, backoff_max=1.0))
+
+
+def resolve_names(config: Config, base_urls: dict[str, str], echo: Callable[[str], None]) -> None:
+    from harvester.resolve_store import resolve_and_store
+    from harvester.timeutil import iso, utcnow
+
+    echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC")
+    outcome = resolve_and_store(config, sbdb_base=base_urls["sbdb"], mpc_base=base_urls["mpc"],
+                                now=iso(utcnow()))
+    for answer in outcome.answers:
+        accepted = ", ".join(c.text for c in answer.accepted) or "none"
+        echo(f"  {answer.service}: {answer.error or 'accepted ' + accepted}")
+
+
+def show_watch(catalog_path: str, config: Config, now: datetime, echo: Callable[[str], None]) -> None:
+    from harvester.watch.report import summary_lines
+
+    echo(f"\n== harvester gaps --catalog {catalog_path} --as-of {now.date()} (the release watch, in short)")
+    for line in summary_lines(catalog_path, config, now):
+        echo("  " + line)
+    echo(f"  Full table and a chart: harvester gaps --catalog {catalog_path} --plot gaps.html")
+
+
 def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
              echo: Callable[[str], None]) -> None:
     from catalog.query import readonly_connection, run_query
@@ -51,14 +85,13 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
             Path(f"{catalog_path}{suffix}").unlink(missing_ok=True)
     scenario = default_scenario()
     with Sandbox(scenario, port=0) as sandbox:
-        config = load_config(config_path, catalog_override=catalog_path)
-        config = with_base_urls(config, sandbox.base_urls)
-        # The sandbox is on this machine: no need to spare it like a real archive.
-        config = dataclasses.replace(config, http=dataclasses.replace(
-            config.http, rate_limit=100.0, backoff_initial=0.1, backoff_max=1.0))
+        config = sandbox_config(load_config(config_path, catalog_override=catalog_path),
+                                sandbox.base_urls)
         final_clock = sandbox.clock
         saved_now = os.environ.get("HARVESTER_NOW")
         try:
+            os.environ["HARVESTER_NOW"] = LOOKS[0][0]
+            resolve_names(config, sandbox.base_urls, echo)
             for clock, label in LOOKS:
                 clock = clock or final_clock.strftime("%Y-%m-%dT%H:%M:%SZ")
                 sandbox.set_clock(clock)
@@ -74,6 +107,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
                 os.environ.pop("HARVESTER_NOW", None)
             else:
                 os.environ["HARVESTER_NOW"] = saved_now
+    show_watch(catalog_path, config, final_clock, echo)
     echo(f"\n== harvester status --catalog {catalog_path}")
     conn = readonly_connection(catalog_path)
     try:

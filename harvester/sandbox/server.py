@@ -304,9 +304,10 @@ def _summary(method: str, path: str, query: str, body: bytes) -> str:
                     f" filters={json.dumps(params.get('filters'))}")[:400]
         except (ValueError, AttributeError):
             return raw[:400]
-    if method == "GET":
+    if query:
         return unquote_plus(query)[:400]
-    return body[:400].decode("utf-8", "replace")
+    # A TAP sync POST is form-encoded; an MPC get-obs GET carries JSON: show either readably.
+    return unquote_plus(body[:800].decode("utf-8", "replace"))[:400]
 
 
 class _Handler(BaseHTTPRequestHandler):
