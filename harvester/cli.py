@@ -180,6 +180,8 @@ def run(config_path: str | None, catalog_path: str | None, sources: tuple[str, .
             progress.done()
     for result in report.results:
         click.echo(summary_line(result))
+    if report.alerts is not None:
+        click.echo(f"alerts: {report.alerts.summary()}")
     if report.stopped:
         click.echo(f"stopped by {stop.reason}; the next run resumes from the last stored page",
                    err=True)

@@ -76,6 +76,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
              echo: Callable[[str], None]) -> None:
     from catalog.query import readonly_connection, run_query
     from catalog.status import source_status
+    from harvester.alerts.demo import add_demo_subscription, show_pending_alerts
     from harvester.engine import harvest
     from harvester.output import write_rows
     from harvester.sandbox import Sandbox, default_scenario
@@ -91,6 +92,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
         saved_now = os.environ.get("HARVESTER_NOW")
         try:
             os.environ["HARVESTER_NOW"] = LOOKS[0][0]
+            add_demo_subscription(catalog_path, echo)
             resolve_names(config, sandbox.base_urls, echo)
             for clock, label in LOOKS:
                 clock = clock or final_clock.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -108,6 +110,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
             else:
                 os.environ["HARVESTER_NOW"] = saved_now
     show_watch(catalog_path, config, final_clock, echo)
+    show_pending_alerts(catalog_path, echo, limit=8)
     echo(f"\n== harvester status --catalog {catalog_path}")
     conn = readonly_connection(catalog_path)
     try:

@@ -64,6 +64,7 @@ class SourceResult:
 class HarvestReport:
     results: list[SourceResult] = field(default_factory=list)
     stopped: bool = False  # a stop was requested: later sources and the after-harvest hooks skipped
+    alerts: Any = None     # what the alerts hook matched and sent (harvester.alerts.sender.SendReport)
 
     @property
     def ok(self) -> bool:
