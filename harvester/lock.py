@@ -10,20 +10,27 @@ import fcntl
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from harvester.errors import LockBusyError
 from harvester.timeutil import iso, utcnow
 
 
-class CatalogLock:
+class FileLock:
+    """An flock on `<catalog><suffix>`; the file says who holds it."""
+
+    suffix = ".lock"
+    busy = "another harvest is running on this catalog ({holder}); try again later or pass --wait SECONDS"
+
     def __init__(self, catalog_path: str, *, wait: float = 0.0, poll: float = 0.2) -> None:
-        self.path = Path(f"{catalog_path}.lock")
+        self.path = Path(f"{catalog_path}{self.suffix}")
         self.wait = wait
         self.poll = poll
         self._handle: Any = None
+        self._holder_seen = "holder unknown"
 
-    def acquire(self) -> None:
+    def try_acquire(self) -> bool:
+        """Take the lock, waiting up to `wait` seconds; False when another process keeps it."""
         handle = self.path.open("a+")
         deadline = time.monotonic() + self.wait
         while True:
@@ -32,18 +39,20 @@ class CatalogLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = self._holder(handle)
+                    self._holder_seen = self._holder(handle)
                     handle.close()
-                    raise LockBusyError(
-                        f"another harvest is running on this catalog ({holder}); "
-                        f"try again later or pass --wait SECONDS"
-                    ) from None
+                    return False
                 time.sleep(self.poll)
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {iso(utcnow())}\n")
         handle.flush()
         self._handle = handle
+        return True
+
+    def acquire(self) -> None:
+        if not self.try_acquire():
+            raise LockBusyError(self.busy.format(holder=self._holder_seen))
 
     @staticmethod
     def _holder(handle: Any) -> str:
@@ -57,9 +66,13 @@ class CatalogLock:
             self._handle.close()
             self._handle = None
 
-    def __enter__(self) -> CatalogLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+class CatalogLock(FileLock):
+    """One harvest per catalog."""

@@ -21,6 +21,7 @@ from harvester.errors import ConfigError, RecordRejected, SourceError
 from harvester.product import Product
 from harvester.settings import SourceSettings
 from harvester.sources.base import Page, Source
+from harvester.sources.values import number as _number
 from harvester.timeutil import datetime_to_mjd, iso, mjd_to_iso, parse_iso
 
 CALIB_LEVELS = {0: "raw", 1: "raw", 2: "calibrated", 3: "derived", 4: "derived"}
@@ -42,15 +43,6 @@ class Settings(SourceSettings):
         if not self.target_patterns:
             raise ConfigError(f"{path}: [{where}] target_patterns: must name at least one pattern")
 
-
-def _number(row: dict[str, Any], key: str) -> float | None:
-    value = row.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise RecordRejected(f"{key} is not a number: {value!r}") from None
 
 
 class MastSource(Source):

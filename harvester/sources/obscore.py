@@ -29,6 +29,7 @@ from harvester.errors import ConfigError, RecordRejected
 from harvester.product import Product
 from harvester.sources.base import Page, Source, SourceContext
 from harvester.sources.tap import TapQuery, TapSettings, adql_timestamp, any_like, in_list, keyset_pages
+from harvester.sources.values import number as _number
 from harvester.timeutil import iso, mjd_to_iso, normalize_iso, parse_iso
 
 ORDER = ["obs_publisher_did"]
@@ -57,15 +58,6 @@ class Settings(TapSettings):
             raise ConfigError(f"{path}: [{where}] archive: lower-case letters, digits, - and _ only, "
                               f"starting with a letter; got {self.archive!r}")
 
-
-def _number(record: dict[str, Any], key: str) -> float | None:
-    value = record.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise RecordRejected(f"{key} is not a number: {value!r}") from None
 
 
 def _mjd(record: dict[str, Any], key: str) -> str | None:

@@ -29,6 +29,7 @@ from harvester.errors import RecordRejected
 from harvester.product import Product
 from harvester.sources.base import Page, Source
 from harvester.sources.tap import TapQuery, TapSettings, adql_timestamp, any_like, keyset_pages
+from harvester.sources.values import number as _number
 from harvester.target import fold
 from harvester.timeutil import iso, jd_to_iso, normalize_iso, parse_iso
 
@@ -79,15 +80,6 @@ def mission_of(host: str | None) -> str | None:
             return mission
     return host.strip().upper() or None
 
-
-def _number(record: dict[str, Any], key: str) -> float | None:
-    value = record.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise RecordRejected(f"{key} is not a number: {value!r}") from None
 
 
 def _julian(record: dict[str, Any], key: str) -> str | None:
