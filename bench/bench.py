@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import multiprocessing
 import os
 import platform
 import re
@@ -28,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import write_section  # noqa: E402  (bench/ is a folder of scripts)
+from sandbox_process import SandboxProcess as SharedSandbox  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -65,75 +64,13 @@ RUN_IMPORTS = "python -c 'import <modules a run loads>'"
 # ---------------------------------------------------------------- the sandbox, in its own process
 
 
-def serve_sandbox(conn: Any, mast: int, pds: int, seed: int) -> None:
-    """Child process: build the scenario, serve it, report the URLs, wait for 'stop'."""
-    from harvester.sandbox import Sandbox, generate_scenario
-
-    started = time.perf_counter()
-    sandbox = Sandbox(generate_scenario(mast=mast, pds=pds, seed=seed)).start()
-    clock = sandbox.clock
-    conn.send({
-        "url": sandbox.url,
-        "base_urls": sandbox.base_urls,
-        "clock": clock.strftime("%Y-%m-%dT%H:%M:%S.") + f"{clock.microsecond // 1000:03d}Z",
-        "products": sandbox.product_counts(),
-        "build_s": time.perf_counter() - started,
-    })
-    try:
-        conn.recv()
-    except EOFError:  # the parent went away
-        pass
-    sandbox.stop()
-
-
-class SandboxProcess:
+class SandboxProcess(SharedSandbox):
     def __init__(self, mast: int, pds: int, seed: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve_sandbox, args=(child, mast, pds, seed),
-                                   name="bench-sandbox", daemon=True)
-        self.process.start()
-        child.close()
-        if not self._conn.poll(300):
-            self.stop()
-            raise RuntimeError("the sandbox did not start within 300 s")
-        self.info: dict[str, Any] = self._conn.recv()
-        self.url: str = self.info["url"]
-        self.base_urls: dict[str, str] = self.info["base_urls"]
-        self.clock: str = self.info["clock"]
-        # The control API answers directly: never through a proxy from the environment.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def _control(self, method: str, action: str) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self.url}/_sandbox/{action}", method=method)
-        with self._opener.open(request, timeout=30) as answer:
-            return json.loads(answer.read())
-
-    def clear_requests(self) -> None:
-        self._control("DELETE", "requests")
+        super().__init__("harvester.sandbox:generate_scenario", {"mast": mast, "pds": pds, "seed": seed})
 
     def request_counts(self) -> dict[str, int]:
-        counts = self._control("GET", "requests")["counts"]
+        counts = self.path_counts()
         return {"mast": counts.get("/mast", 0), "pds": counts.get("/pds", 0)}
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU of the sandbox process so far (Linux /proc), None elsewhere."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            return None
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            try:
-                self._conn.send("stop")
-            except (BrokenPipeError, OSError):
-                pass
-            self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=5)
 
 
 # ---------------------------------------------------------------- measured subprocesses

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import shlex
 import statistics
 import sys
@@ -38,6 +37,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+from sandbox_process import SandboxProcess as SharedSandbox  # noqa: E402
+
 PYTHON = sys.executable
 POLL_KINDS = ("304", "hash", "full")
 
@@ -65,40 +66,15 @@ def child(config_path: str, full: bool) -> None:
 # ---------------------------------------------------------------- the sandbox, in its own process
 
 
-def serve(conn: Any, observations: int, seed: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from harvester.sandbox import Sandbox
-    from harvester.sandbox.generate_mpc import generate_mpc_scenario
-
-    started = time.perf_counter()
-    sandbox = Sandbox(generate_mpc_scenario(observations, seed=seed)).start()
-    clock = sandbox.clock
-    conn.send({"url": sandbox.url, "mpc": sandbox.base_urls["mpc"], "build_s": time.perf_counter() - started,
-               "clock": clock.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
-    try:
-        conn.recv()
-    except EOFError:
-        pass
-    sandbox.stop()
-
-
-class SandboxProcess:
+class SandboxProcess(SharedSandbox):
     def __init__(self, observations: int, seed: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, other = ctx.Pipe()
-        self.process = ctx.Process(target=serve, args=(other, observations, seed), daemon=True)
-        self.process.start()
-        other.close()
-        if not self._conn.poll(300):
-            raise RuntimeError("the sandbox did not start within 300 s")
-        self.info = self._conn.recv()
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        super().__init__("harvester.sandbox.generate_mpc:generate_mpc_scenario",
+                         {"observations": observations, "seed": seed}, name="bench-mpc-sandbox")
+        self.info["mpc"] = self.base_urls["mpc"]
 
     def mpc_requests(self, clear: bool = False) -> int:
-        request = urllib.request.Request(f"{self.info['url']}/_sandbox/requests",
-                                         method="DELETE" if clear else "GET")
-        with self._opener.open(request, timeout=30) as answer:
-            return json.loads(answer.read())["counts"].get("/mpc", 0)
+        counts = self.control("DELETE" if clear else "GET", "requests")["counts"]
+        return counts.get("/mpc", 0)
 
     def answer(self) -> tuple[int, str | None]:
         """Size and ETag of the get-obs answer (a GET with a JSON body, as the harvester sends)."""
@@ -108,12 +84,6 @@ class SandboxProcess:
         with self._opener.open(request, timeout=60) as reply:
             return len(reply.read()), reply.headers.get("ETag")
 
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self._conn.send("stop")
-            self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.terminate()
 
 
 # ---------------------------------------------------------------- measuring

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import shlex
 import shutil
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import write_section  # noqa: E402
+from sandbox_process import SandboxProcess as SharedSandbox  # noqa: E402
 
 from bench import (  # noqa: E402  (bench/ is a folder of scripts)
     PYTHON,
@@ -52,59 +51,9 @@ HERE = Path(__file__).resolve().parent
 # ---------------------------------------------------------------- the sandbox, in its own process
 
 
-def serve_default(conn: Any) -> None:
-    """Child process: serve the default scenario, report its URLs, wait for 'stop'."""
-    from harvester.sandbox import Sandbox, default_scenario
-
-    sandbox = Sandbox(default_scenario()).start()
-    clock = sandbox.clock
-    conn.send({"url": sandbox.url, "base_urls": sandbox.base_urls,
-               "clock": clock.strftime("%Y-%m-%dT%H:%M:%S.") + f"{clock.microsecond // 1000:03d}Z",
-               "products": sandbox.product_counts()})
-    try:
-        conn.recv()
-    except EOFError:  # the parent went away
-        pass
-    sandbox.stop()
-
-
-class DefaultSandbox:
+class DefaultSandbox(SharedSandbox):
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve_default, args=(child,), name="poll-sandbox", daemon=True)
-        self.process.start()
-        child.close()
-        if not self._conn.poll(120):
-            self.stop()
-            raise RuntimeError("the sandbox did not start within 120 s")
-        self.info: dict[str, Any] = self._conn.recv()
-        self.url: str = self.info["url"]
-        self.base_urls: dict[str, str] = self.info["base_urls"]
-        self.clock: str = self.info["clock"]
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def _control(self, method: str, action: str) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self.url}/_sandbox/{action}", method=method)
-        with self._opener.open(request, timeout=30) as answer:
-            return json.loads(answer.read())
-
-    def clear_requests(self) -> None:
-        self._control("DELETE", "requests")
-
-    def requests_logged(self) -> int:
-        return int(self._control("GET", "requests")["total"])
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            try:
-                self._conn.send("stop")
-            except (BrokenPipeError, OSError):
-                pass
-            self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=5)
+        super().__init__("harvester.sandbox:default_scenario", name="poll-sandbox", start_timeout=120)
 
 
 # ---------------------------------------------------------------- which sources, with what config

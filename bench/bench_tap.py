@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import re
@@ -30,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
 from results import write_section  # noqa: E402  (bench/ is a folder of scripts)
+from sandbox_process import SandboxProcess as SharedSandbox  # noqa: E402
 
 PYTHON = sys.executable
 TIMEOUT = 900.0
@@ -51,63 +50,14 @@ OBSCORE_SOURCE = "eso"
 # ---------------------------------------------------------------- the sandbox, in its own process
 
 
-def serve_sandbox(conn: Any, psa: int, obscore: int, seed: int) -> None:
-    """Child process: build the scenario, serve it, report the URLs, wait for 'stop'."""
-    from harvester.sandbox import Sandbox
-    from harvester.sandbox.generate_tap import generate_tap_scenario
-
-    started = time.perf_counter()
-    sandbox = Sandbox(generate_tap_scenario(psa=psa, obscore=obscore, seed=seed)).start()
-    clock = sandbox.clock
-    conn.send({"url": sandbox.url, "base_urls": sandbox.base_urls,
-               "clock": clock.strftime("%Y-%m-%dT%H:%M:%S.") + f"{clock.microsecond // 1000:03d}Z",
-               "products": sandbox.product_counts(), "build_s": time.perf_counter() - started})
-    try:
-        conn.recv()
-    except EOFError:
-        pass
-    sandbox.stop()
-
-
-class SandboxProcess:
+class SandboxProcess(SharedSandbox):
     def __init__(self, psa: int, obscore: int, seed: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve_sandbox, args=(child, psa, obscore, seed),
-                                   name="bench-tap-sandbox", daemon=True)
-        self.process.start()
-        child.close()
-        if not self._conn.poll(300):
-            self.stop()
-            raise RuntimeError("the sandbox did not start within 300 s")
-        self.info: dict[str, Any] = self._conn.recv()
-        self.url: str = self.info["url"]
-        self.base_urls: dict[str, str] = self.info["base_urls"]
-        self.clock: str = self.info["clock"]
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def _control(self, method: str, action: str) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self.url}/_sandbox/{action}", method=method)
-        with self._opener.open(request, timeout=30) as answer:
-            return json.loads(answer.read())
-
-    def clear_requests(self) -> None:
-        self._control("DELETE", "requests")
+        super().__init__("harvester.sandbox.generate_tap:generate_tap_scenario",
+                         {"psa": psa, "obscore": obscore, "seed": seed}, name="bench-tap-sandbox")
 
     def request_counts(self) -> dict[str, int]:
-        counts = self._control("GET", "requests")["counts"]
+        counts = self.path_counts()
         return {"psa": counts.get("/psa-tap", 0), OBSCORE_SOURCE: counts.get("/obscore", 0)}
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            try:
-                self._conn.send("stop")
-            except (BrokenPipeError, OSError):
-                pass
-            self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=5)
 
 
 # ---------------------------------------------------------------- measured subprocesses
