@@ -16,6 +16,7 @@ from harvester.http import HttpClient
 from harvester.product import Product
 from harvester.settings import SourceSettings
 from harvester.target import AliasMatcher
+from harvester.timeutil import iso
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Source:
         self.matcher = context.matcher
         self.http = context.http
         self.now = context.now
+        # Release dates compare as ISO text; the run's clock is formatted once, not per row.
+        self.now_iso = iso(context.now)
 
     def fetch_pages(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
         raise NotImplementedError

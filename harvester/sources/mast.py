@@ -22,7 +22,7 @@ from harvester.product import Product
 from harvester.settings import SourceSettings
 from harvester.sources.base import Page, Source
 from harvester.sources.values import number as _number
-from harvester.timeutil import datetime_to_mjd, iso, mjd_to_iso, parse_iso
+from harvester.timeutil import datetime_to_mjd, mjd_to_iso, parse_iso
 
 CALIB_LEVELS = {0: "raw", 1: "raw", 2: "calibrated", 3: "derived", 4: "derived"}
 
@@ -99,7 +99,7 @@ class MastSource(Source):
         if watermark:
             start = parse_iso(watermark) - timedelta(days=self.settings.lookback_days)
             release_min = datetime_to_mjd(start)
-        new_watermark = iso(self.now)
+        new_watermark = self.now_iso
         patterns = self.settings.target_patterns
         for index, pattern in enumerate(patterns):
             page = 1

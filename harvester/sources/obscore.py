@@ -18,7 +18,6 @@ a run killed half-way reads its window again and the idempotent upserts absorb t
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from harvester.product import Product
 from harvester.sources.base import Page, Source, SourceContext
 from harvester.sources.tap import TapQuery, TapSettings, adql_timestamp, any_like, in_list, keyset_pages
 from harvester.sources.values import number as _number
-from harvester.timeutil import iso, mjd_to_iso, normalize_iso, parse_iso
+from harvester.timeutil import mjd_to_iso, normalize_iso, parse_iso
 
 ORDER = ["obs_publisher_did"]
 CALIB_LEVELS = {0: "raw", 1: "raw", 2: "calibrated", 3: "derived", 4: "derived"}
@@ -94,7 +93,7 @@ class ObsCoreSource(Source):
 
     def fetch_pages(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
         watermark = (cursor or {}).get("watermark")
-        started = iso(self.now)
+        started = self.now_iso
         pages = keyset_pages(self.http, self.settings.base_url, self.query(watermark),
                              page_size=self.settings.page_size, fmt=self.settings.format)
         for page in pages:
@@ -106,10 +105,6 @@ class ObsCoreSource(Source):
         if isinstance(record, dict):
             return _text(record.get("obs_publisher_did"))
         return None
-
-    @functools.cached_property
-    def _now_iso(self) -> str:
-        return iso(self.now)
 
     def normalize(self, record: Any) -> Product | None:
         if not isinstance(record, dict):
@@ -153,7 +148,7 @@ class ObsCoreSource(Source):
 
     def _access(self, release_date: str | None, data_rights: str | None) -> str:
         if release_date is not None:
-            return "exclusive" if release_date > self._now_iso else "public"
+            return "exclusive" if release_date > self.now_iso else "public"
         # ObsCore 1.1 data_rights: public, secure or proprietary.
         rights = (data_rights or "").lower()
         if rights == "public":

@@ -31,7 +31,7 @@ from harvester.sources.base import Page, Source
 from harvester.sources.tap import TapQuery, TapSettings, adql_timestamp, any_like, keyset_pages
 from harvester.sources.values import number as _number
 from harvester.target import fold
-from harvester.timeutil import iso, jd_to_iso, normalize_iso, parse_iso
+from harvester.timeutil import jd_to_iso, normalize_iso, parse_iso
 
 TARGET_COLUMNS = ("target_name", "alt_target_name")
 ORDER = ["creation_date", "granule_uid"]
@@ -129,7 +129,7 @@ class PsaSource(Source):
     def fetch_pages(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
         created_through = (cursor or {}).get("created_through")
         checked_at = (cursor or {}).get("checked_at")
-        started = iso(self.now)
+        started = self.now_iso
         pages = keyset_pages(self.http, self.settings.base_url, self.query(created_through, checked_at),
                              page_size=self.settings.page_size, fmt=self.settings.format)
         for page in pages:
@@ -149,10 +149,6 @@ class PsaSource(Source):
         if isinstance(record, dict) and _text(record.get("granule_uid")):
             return _text(record["granule_uid"])
         return None
-
-    @functools.cached_property
-    def _now_iso(self) -> str:
-        return iso(self.now)
 
     def normalize(self, record: Any) -> Product | None:
         if not isinstance(record, dict):
@@ -206,7 +202,7 @@ class PsaSource(Source):
             return None, "public" if _text(record.get("access_url")) else "unknown"
         if int(release[:4]) >= PLACEHOLDER_YEAR:
             return None, "exclusive"
-        return release, "exclusive" if release > self._now_iso else "public"
+        return release, "exclusive" if release > self.now_iso else "public"
 
 
 def _creation_time(record: Any) -> str | None:
