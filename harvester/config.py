@@ -72,14 +72,15 @@ def locate(explicit: str | None) -> Path:
     return default_config_path()
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, *, what: str = "config", hint: str = "") -> dict[str, Any]:
+    """A TOML file as a dict; any problem is one ConfigError line naming the file."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} file not found{hint}") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
+        raise ConfigError(f"{path}: is a directory, not a {what} file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 

@@ -8,7 +8,6 @@ the file, the entry and the key.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -122,15 +121,9 @@ def load_campaign(path: str | Path) -> Campaign:
 
 
 def read_toml_file(path: Path, *, what: str) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} file not found (set [watch] {what} in the config)") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a {what} file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    from harvester.config import read_toml
+
+    return read_toml(path, what=what, hint=f" (set [watch] {what} in the config)")
 
 
 def _array(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
