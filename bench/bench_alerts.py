@@ -293,7 +293,7 @@ def build_send_catalog(path: Path, n: int, channel: str, receivers: Receivers, s
 
 
 def send_command(config: Path) -> list[str]:
-    return [sys.executable, "-c", "from harvester.cli import main; main()", "alerts", "send",
+    return [sys.executable, "-c", "from harvester.cli.main import main; main()", "alerts", "send",
             "--config", str(config)]
 
 

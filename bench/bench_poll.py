@@ -195,7 +195,7 @@ def report(*, command: str, started: datetime, elapsed_s: float, facts: dict[str
            samples: dict[str, list[Poll]], reruns: int) -> tuple[str, list[str]]:
     held = ", ".join(f"{archive} {n}" for archive, n in sandbox.info["products"].items())
     base_pass = med(baselines["python -c pass"])
-    base_import = med(baselines["python -c 'import harvester.cli'"])
+    base_import = med(baselines["python -c 'import harvester.cli.main'"])
     problems = [f"{p.source} backfill: {p.problem}" for p in backfills.values() if not p.ok]
     problems += [f"{p.source} rerun: {p.problem}" for polls in samples.values() for p in polls if not p.ok]
     if code["start"] != code["end"]:
@@ -214,10 +214,10 @@ def report(*, command: str, started: datetime, elapsed_s: float, facts: dict[str
              f"{reruns} no-change reruns of each source, round-robin, each a fresh subprocess. Requests are "
              "`runs.requests` and equal the sandbox's own log (else listed below as a problem). Wall is taken "
              "around the process (interpreter start, imports, config, catalog open, lock, the after-harvest "
-             "hooks included); **beyond start** subtracts the median of `python -c 'import harvester.cli'` "
+             "hooks included); **beyond start** subtracts the median of `python -c 'import harvester.cli.main'` "
              "measured in the same run. Medians, with min..max.",
              f"- **Baselines** (median of {len(baselines['python -c pass'])}): `python -c pass` "
-             f"{base_pass * 1000:.0f} ms, `python -c 'import harvester.cli'` {base_import * 1000:.0f} ms.",
+             f"{base_pass * 1000:.0f} ms, `python -c 'import harvester.cli.main'` {base_import * 1000:.0f} ms.",
              "", "| source (kind) | backfill: requests / products | poll requests | poll wall, ms | "
              "beyond start, ms | records re-read |", "| --- | --- | --- | --- | --- | --- |"]
     for name, kind in plan.sources.items():

@@ -16,7 +16,7 @@ Measured, each the median of K runs (all runs listed), with the clock at 2026-11
     `expected`, match, statuses, silence, store, events, in one transaction; in-process;
   - the read-only `gaps` evaluation with latency statistics, in-process;
   - `harvester gaps --format json` as a subprocess (interpreter start included), beside
-    `python -c 'import harvester.cli'`;
+    `python -c 'import harvester.cli.main'`;
   - what the watch's two indexes on products cost a backfill: pages of new products stored with
     catalog.store.commit_page into an empty catalog, with and without them.
 The issue names no peer for the watch, so none is measured.
@@ -98,7 +98,7 @@ def group_rows() -> list[tuple]:
 def build_catalog(path: Path, products: int, seed: int) -> float:
     """A catalog of `products` generated rows, through the project's migrations; returns seconds."""
     from catalog import Catalog
-    from catalog.schema_watch import ARRIVALS_FROM_PRODUCTS
+    from catalog.migrations.m003_watch import ARRIVALS_FROM_PRODUCTS
 
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
@@ -250,7 +250,7 @@ def time_cli(config_path: Path, repeat: int) -> tuple[list[float], list[float]]:
     for _ in range(repeat):
         for argv, sink in (([sys.executable, "-m", "harvester.cli", "gaps", "--config", str(config_path),
                              "--format", "json"], gaps),
-                           ([sys.executable, "-c", "import harvester.cli"], imports)):
+                           ([sys.executable, "-c", "import harvester.cli.main"], imports)):
             started = time.perf_counter()
             done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
             sink.append(time.perf_counter() - started)
@@ -323,7 +323,7 @@ def report_text(args: argparse.Namespace, facts: dict, build_s: float, hook: tup
          "transaction)", hook_walls, f" (events appended: {', '.join(map(str, hook_events))})"),
         ("`gaps` evaluation, read-only, with latency statistics (in-process)", gaps, ""),
         ("`harvester gaps --format json` (subprocess, interpreter start included)", cli[0], ""),
-        ("`python -c 'import harvester.cli'` (baseline)", cli[1], ""),
+        ("`python -c 'import harvester.cli.main'` (baseline)", cli[1], ""),
         (f"store {stored:,} new products ({args.insert_pages} pages, commit_page) with the watch's "
          "2 indexes", inserts["with"], ""),
         ("the same without them", inserts["without"], ""),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from catalog.schema import LATEST_VERSION, MIGRATIONS
+from catalog.migrations import LATEST_VERSION, MIGRATIONS
 from harvester.errors import CatalogError
 
 

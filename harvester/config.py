@@ -90,7 +90,7 @@ def read_toml(path: Path, *, what: str = "config", hint: str = "") -> dict[str, 
 SECTIONS = {
     "watch": "harvester.watch.settings",
     "alerts": "harvester.alerts.settings",
-    "schedule": "harvester.schedule_settings",
+    "schedule": "harvester.schedule.settings",
 }
 _TOP_LEVEL = {"catalog", "target", "http", "sources", *SECTIONS}
 

@@ -52,7 +52,7 @@ def sandbox_config(config: Config, base_urls: dict[str, str]) -> Config:
 
 
 def resolve_names(config: Config, base_urls: dict[str, str], echo: Callable[[str], None]) -> None:
-    from harvester.resolve_store import resolve_and_store
+    from harvester.names.store import resolve_and_store
     from harvester.timeutil import iso, utcnow
 
     echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC")
@@ -100,10 +100,8 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
                 os.environ["HARVESTER_NOW"] = clock
                 echo(f"\n== Harvest at {clock} ({label}) from the sandbox archives at {sandbox.url}")
                 report = harvest(config)
-                from harvester.cli import summary_line
-
                 for result in report.results:
-                    echo("  " + summary_line(result))
+                    echo("  " + result.summary_line())
         finally:
             if saved_now is None:
                 os.environ.pop("HARVESTER_NOW", None)

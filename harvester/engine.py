@@ -30,11 +30,11 @@ from harvester.crashpoints import crashpoint
 from harvester.errors import ConfigError, HarvesterError, RecordRejected
 from harvester.lock import CatalogLock
 from harvester.logs import run_context
+from harvester.names.matcher import AliasMatcher
 from harvester.product import Product
 from harvester.shutdown import GracefulStop, HarvestStopped
 from harvester.sources import source_class
 from harvester.sources.base import Source, SourceContext
-from harvester.target import AliasMatcher
 from harvester.timeutil import iso, utcnow
 
 log = logging.getLogger("harvester.engine")
@@ -58,6 +58,15 @@ class SourceResult:
     requests: int = 0
     seconds: float = 0.0
     error: str | None = None
+
+    def summary_line(self) -> str:
+        """One line for `harvester run` and the demo: the counts of this source's run."""
+        head = f"{self.source}: {self.status}"
+        body = (f"{self.pages} pages, {self.records:,} records, {self.new} new, "
+                f"{self.updated} updated, {self.released} released, {self.rejected} rejected, "
+                f"{self.requests} requests, {self.seconds:.1f} s")
+        tail = f" - {self.error}" if self.error else ""
+        return f"{head}: {body}{tail}"
 
 
 @dataclass

@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from catalog import Catalog
-from catalog.schema import LATEST_VERSION
+from catalog.migrations import LATEST_VERSION
 from catalog.store import Reject, commit_page, finish_run, get_cursor, start_run
 from harvester.engine import product_row
 from harvester.errors import CatalogError

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from catalog import Catalog
 from catalog.store import commit_page, start_run
-from harvester.cli import cli
+from harvester.cli.main import cli
 from harvester.engine import product_row
 from harvester.product import Product
 

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from harvester.cli import cli
+from harvester.cli.main import cli
 from harvester.config import load_config
 from harvester.errors import ConfigError
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from harvester.cli import cli
+from harvester.cli.main import cli
 from harvester.config import SECTIONS, CatalogSettings, TargetSettings
 from harvester.settings import HttpSettings, SourceSettings
 from harvester.sources import known_kinds, settings_class

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog
-from catalog.heartbeat import beat, start_heartbeat
 from catalog.store import finish_run, start_run
 from harvester.config import load_config
 from harvester.lock import CatalogLock
 from harvester.sandbox import Sandbox
-from harvester.schedule import CADENCE_DEFAULTS, Scheduler, cadence_of, due_now
+from harvester.schedule.heartbeat import beat, start_heartbeat
+from harvester.schedule.scheduler import CADENCE_DEFAULTS, Scheduler, cadence_of, due_now
 from harvester.shutdown import GracefulStop
 from harvester.timeutil import iso, parse_iso
 from tests.harvest_helpers import FAST_HTTP, run_cli
@@ -314,7 +314,7 @@ def assert_harvester_accepts(args: list[str]) -> None:
     --help answers, so a misspelt command or option fails with a usage error."""
     from click.testing import CliRunner
 
-    from harvester.cli import cli
+    from harvester.cli.main import cli
 
     result = CliRunner().invoke(cli, [*args, "--help"])
     assert result.exit_code == 0, f"harvester {' '.join(args)}: {result.output}"

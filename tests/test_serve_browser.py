@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.schema import MIGRATIONS
+from catalog.migrations import MIGRATIONS
 from harvester.sandbox import Sandbox
-from harvester.serve import INSTALL_HINT
-from harvester.serve_metadata import build_metadata
+from harvester.web.app import INSTALL_HINT
+from harvester.web.metadata import build_metadata
 from tests.harvest_helpers import count, run_cli, start_cli, write_config
 from tests.scenarios import CLOCK_EARLY, EARLY_3I_MAST, EARLY_3I_PDS, engine_scenario
 
@@ -206,7 +206,7 @@ def test_a_canned_query_on_an_absent_table_says_so(tmp_path):
 
 def test_serve_without_datasette_is_one_line_with_the_install_hint(harvested):
     code = ("import sys; sys.modules['datasette'] = None; sys.argv = ['harvester', 'serve', "
-            f"'--catalog', {harvested!r}]; from harvester.cli import main; main()")
+            f"'--catalog', {harvested!r}]; from harvester.cli.main import main; main()")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 1

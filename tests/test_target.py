@@ -1,7 +1,7 @@
 import pytest
 
 from harvester.config import load_config
-from harvester.target import AliasMatcher, fold
+from harvester.names.matcher import AliasMatcher, fold
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from catalog import Catalog
 from harvester.config import load_config
 from harvester.engine import build_matcher
-from harvester.resolve import DECOYS, alias_problem, parse_mpc_identifier, parse_sbdb
+from harvester.names.resolve import DECOYS, alias_problem, parse_mpc_identifier, parse_sbdb
 from harvester.sandbox import Sandbox, default_scenario
 from tests.conftest import load_json
 from tests.harvest_helpers import FAST_HTTP, count, run_cli

@@ -1,10 +1,9 @@
-"""The catalog's schema as forward migrations. A migration runs once, in order, in a transaction;
-`schema_version` records which have run. Never edit a released migration: add the next one."""
+"""Migration 1 of the catalog: the harvest's own tables. Never edit it once released: add a new
+migration instead."""
 
-from __future__ import annotations
-
-MIGRATIONS: list[tuple[int, str, str]] = [
-    (1, "products, events, runs, source_state, rejects", """
+VERSION = 1
+DESCRIPTION = "products, events, runs, source_state, rejects"
+SQL = """
 CREATE TABLE products (
     product_key      TEXT PRIMARY KEY,
     archive          TEXT NOT NULL,
@@ -101,18 +100,4 @@ CREATE TABLE rejects (
     times_seen INTEGER NOT NULL DEFAULT 1,
     UNIQUE (source, raw_hash)
 );
-"""),
-]
-
-
-def _feature_migrations() -> list[tuple[int, str, str]]:
-    """Each feature's migration lives beside its code's schema module; one still empty is not
-    yet a migration."""
-    from catalog import schema_alerts, schema_aliases, schema_schedule, schema_watch
-
-    parts = (schema_aliases, schema_watch, schema_alerts, schema_schedule)
-    return [(m.VERSION, m.DESCRIPTION, m.SQL) for m in parts if m.SQL.strip()]
-
-
-MIGRATIONS += _feature_migrations()
-LATEST_VERSION = MIGRATIONS[-1][0]
+"""

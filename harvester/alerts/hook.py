@@ -29,7 +29,7 @@ HOOK_CHANNELS = ("email", "webhook", "atom")
 
 def after_harvest(catalog: Any, config: Any, report: Any) -> None:
     """Called by the engine under the catalog lock after the watch hook."""
-    from harvester.alerts.atom import write_events_feed
+    from harvester.alerts.channels.atom import write_events_feed
     from harvester.alerts.lock import OutboxLock
     from harvester.alerts.match import match_new_events
     from harvester.alerts.sender import SendReport, send_due

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from harvester.alerts.channels import Unit
+from harvester.alerts.channels.base import Unit
 from harvester.alerts.message import load_alerts
 from harvester.alerts.subscriptions import Subscription
 from harvester.timeutil import iso, parse_iso

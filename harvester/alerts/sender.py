@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from harvester.alerts.channels import Channels, DeliveryError
+from harvester.alerts.channels.base import DeliveryError
+from harvester.alerts.channels.registry import Channels
 from harvester.alerts.match import MatchReport, match_new_events
 from harvester.alerts.outbox import due_units, fill_alerts, mark_failed, mark_sent
 from harvester.alerts.subscriptions import CHANNELS

@@ -39,7 +39,8 @@ def recent_matches(conn: sqlite3.Connection, catalog_path: str, name: str, *, da
 def send_test(conn: sqlite3.Connection, settings: Any, sub: Subscription,
               row: sqlite3.Row | None) -> str:
     """Send one alert about `row` through the subscription's channel now; says what it did."""
-    from harvester.alerts.channels import Channels, DeliveryError, Unit
+    from harvester.alerts.channels.base import DeliveryError, Unit
+    from harvester.alerts.channels.registry import Channels
 
     if row is None:
         return "nothing matched, so nothing was sent"

@@ -1,4 +1,4 @@
-"""The `harvester` commands of the alerts feature (registered on the group in harvester.cli):
+"""The `harvester` commands of the alerts feature (registered on the group by harvester.cli.main):
 `subscribe add|list|remove|test` and `alerts send|list|retry`."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from harvester.cli import EXIT_FAILED, cli, common_options, handle_errors, load, now_option
+from harvester.cli.group import EXIT_FAILED, common_options, handle_errors, load, now_option
 
 
 def _open_catalog(config: Any) -> Any:
@@ -18,7 +18,7 @@ def _open_catalog(config: Any) -> Any:
     return Catalog.open(config.catalog.path)
 
 
-@cli.group()
+@click.group()
 def subscribe() -> None:
     """Subscriptions: a SQL predicate over the `alerts` view and where to send what matches.
 
@@ -182,7 +182,7 @@ def subscribe_test(config_path: str | None, catalog_path: str | None, name: str,
         catalog.close()
 
 
-@cli.group("alerts")
+@click.group("alerts")
 def alerts_group() -> None:
     """The outbox: send what is due, list deliveries, retry failed ones.
 

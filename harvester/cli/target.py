@@ -1,4 +1,4 @@
-"""The `harvester` commands of the target feature (registered on the group in harvester.cli)."""
+"""The `harvester` commands of the target feature (registered on the group by harvester.cli.main)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from harvester.cli import cli, common_options, handle_errors, load, now_option
+from harvester.cli.group import common_options, handle_errors, load, now_option
 
 
-@cli.group()
+@click.group()
 def target() -> None:
     """The target's names: resolve its designations, list the aliases harvests match on."""
 
@@ -33,10 +33,10 @@ def resolve_cmd(config_path: str | None, catalog_path: str | None, sbdb_url: str
       harvester target resolve --catalog 3i.db
       harvester target aliases --catalog 3i.db
     """
-    from harvester.resolve import ResolveError
-    from harvester.resolve_store import resolve_and_store
+    from harvester.names.matcher import fold
+    from harvester.names.resolve import ResolveError
+    from harvester.names.store import resolve_and_store
     from harvester.settings import check_url
-    from harvester.target import fold
     from harvester.timeutil import iso, utcnow
 
     config = load(config_path, catalog_path)

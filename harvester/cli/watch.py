@@ -1,4 +1,4 @@
-"""The `harvester` commands of the watch feature (registered on the group in harvester.cli)."""
+"""The `harvester` commands of the watch feature (registered on the group by harvester.cli.main)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from harvester.cli import cli, common_options, handle_errors, load
+from harvester.cli.group import common_options, handle_errors, load
 
 SECTIONS = ("all", "expected", "latency", "sources")
 
@@ -23,7 +23,7 @@ def _as_of(value: str | None) -> datetime:
         raise click.BadParameter(f"not an ISO date or time: {value!r}", param_hint="--as-of") from None
 
 
-@cli.command()
+@click.command()
 @common_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)

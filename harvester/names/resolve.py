@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harvester.errors import HarvesterError, HTTPError
-from harvester.target import AliasMatcher, fold
+from harvester.names.matcher import AliasMatcher, fold
 
 # Names that are not the target but look like it; a resolved alias must not match any of them.
 DECOYS = (

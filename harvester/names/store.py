@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harvester.resolve import ServiceAnswer
+from harvester.names.resolve import ServiceAnswer
 
 
 @dataclass
@@ -21,7 +21,7 @@ def resolve_and_store(config: Any, *, sbdb_base: str, mpc_base: str, now: str) -
     from catalog import Catalog
     from catalog.aliases import StoredAlias, store_aliases, stored_aliases
     from harvester.http import HttpClient
-    from harvester.resolve import resolve
+    from harvester.names.resolve import resolve
 
     http = HttpClient(config.http)
     try:

@@ -277,7 +277,7 @@ class Scheduler:
 
     def _beat(self, state: str, *, sources: list[str] | None = None, error: str | None = None,
               next_at: datetime | None = None, next_sources: list[str] | None = None) -> None:
-        from catalog.heartbeat import beat, start_heartbeat
+        from harvester.schedule.heartbeat import beat, start_heartbeat
 
         now = iso(self.clock())
         conn = self.catalog.conn

@@ -1,6 +1,6 @@
 """Settings of the [schedule] section: how `harvester schedule` paces itself.
 
-Which sources are due, and when, is each source's `cadence` (see harvester.schedule)."""
+Which sources are due, and when, is each source's `cadence` (see harvester.schedule.scheduler)."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from harvester.http import HttpClient
+from harvester.names.matcher import AliasMatcher
 from harvester.product import Product
 from harvester.settings import SourceSettings
-from harvester.target import AliasMatcher
 from harvester.timeutil import iso
 
 

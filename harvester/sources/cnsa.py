@@ -29,10 +29,10 @@ from typing import Any
 from urllib.parse import quote
 
 from harvester.errors import ConfigError, FatalHTTPError, RecordRejected, SourceError
+from harvester.names.matcher import fold
 from harvester.product import Product
 from harvester.settings import SourceSettings
 from harvester.sources.base import Page, Source, SourceContext
-from harvester.target import fold
 from harvester.timeutil import iso, parse_iso
 
 # The portal is Beijing's: a release time without a zone is China Standard Time. File start

@@ -26,11 +26,11 @@ from datetime import timedelta
 from typing import Any
 
 from harvester.errors import RecordRejected
+from harvester.names.matcher import fold
 from harvester.product import Product
 from harvester.sources.base import Page, Source
 from harvester.sources.tap import TapQuery, TapSettings, adql_timestamp, any_like, keyset_pages
 from harvester.sources.values import number as _number
-from harvester.target import fold
 from harvester.timeutil import jd_to_iso, normalize_iso, parse_iso
 
 TARGET_COLUMNS = ("target_name", "alt_target_name")

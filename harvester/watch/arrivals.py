@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from catalog.schema_watch import ARRIVAL_EXPR
+from catalog.migrations.m003_watch import ARRIVAL_EXPR
 from harvester.timeutil import parse_iso
 
 

@@ -2,7 +2,7 @@
 
 Latency of a public product = (the archive's first public date, else its release date, else our
 first sight) - end of observation, in days. Percentiles are nearest-rank values read by walking
-an expression index (catalog/schema_watch.py), so a million products cost index seeks, not a
+an expression index (catalog/migrations/m003_watch.py), so a million products cost index seeks, not a
 sort. Outliers: products beyond Q3 + 1.5 x IQR of their group (at least 1 day past Q3); a
 group whose median is beyond its release policy's nominal latency is flagged too.
 """
@@ -13,7 +13,7 @@ import math
 import sqlite3
 from dataclasses import dataclass, field
 
-from catalog.schema_watch import LATENCY_EXPR, LATENCY_WHERE
+from catalog.migrations.m003_watch import LATENCY_EXPR, LATENCY_WHERE
 from harvester.watch.matching import product_groups
 from harvester.watch.policies import Policies, Policy
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import NamedTuple
 
-from harvester.target import fold, words
+from harvester.names.matcher import fold, words
 from harvester.timeutil import iso
 from harvester.watch.campaign import Expected
 

@@ -35,7 +35,7 @@ def build_datasette(catalog_path: str) -> Any:
     from datasette.utils import tilde_encode
 
     from catalog.db import open_readonly
-    from harvester.serve_metadata import build_metadata
+    from harvester.web.metadata import build_metadata
 
     class ReadOnlyDatabase(Database):
         def connect(self, write: bool = False) -> Any:
@@ -64,7 +64,7 @@ def _register_atom_renderer(pm: Any) -> None:
     # datasette-atom, when installed, registers the same `.atom` extension itself.
     if importlib.util.find_spec("datasette_atom") is not None:
         return
-    from harvester import serve_atom
+    from harvester.web import atom as serve_atom
 
     if not pm.is_registered(serve_atom):
         pm.register(serve_atom, name="harvester-atom")

@@ -40,7 +40,7 @@ def harvester(args: list[str], *, now: str | None = None, env: dict[str, str] | 
     if now:
         full_env["HARVESTER_NOW"] = now
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", "from harvester.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from harvester.cli.main import main; main()", *args],
                           capture_output=True, text=True, env=full_env, timeout=timeout)
 
 

@@ -127,7 +127,7 @@ def test_an_external_kill_9_while_posting_loses_nothing(setup, smtp, hook):
     hook.delay = 0.3
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
     env.update({"HARVESTER_NOW": CLOCK_EARLY, SECRET_ENV: "s3cret"})
-    proc = subprocess.Popen([sys.executable, "-c", "from harvester.cli import main; main()",
+    proc = subprocess.Popen([sys.executable, "-c", "from harvester.cli.main import main; main()",
                              "run", "--config", path], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

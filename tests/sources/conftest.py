@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import pytest
 
 from harvester.config import load_config
+from harvester.names.matcher import AliasMatcher
 from harvester.sources import source_class
 from harvester.sources.base import SourceContext
-from harvester.target import AliasMatcher
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 

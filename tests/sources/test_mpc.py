@@ -17,10 +17,10 @@ from harvester.config import load_config
 from harvester.engine import harvest
 from harvester.errors import RecordRejected, SourceError
 from harvester.http import HttpClient
+from harvester.names.matcher import AliasMatcher
 from harvester.sandbox import Sandbox
 from harvester.sources.base import SourceContext
 from harvester.sources.mpc import MpcSource, parse_ades_psv
-from harvester.target import AliasMatcher
 from tests.conftest import DATA
 from tests.harvest_helpers import FAST_HTTP, count, run_cli, snapshot
 

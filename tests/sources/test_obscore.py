@@ -12,12 +12,12 @@ import pytest
 from harvester.config import parse_config
 from harvester.engine import harvest
 from harvester.errors import ConfigError, RecordRejected
+from harvester.names.matcher import AliasMatcher
 from harvester.sandbox import Sandbox
 from harvester.sources import source_class
 from harvester.sources.base import SourceContext
 from harvester.sources.obscore import Settings
 from harvester.sources.tap import parse_answer
-from harvester.target import AliasMatcher
 from tests.conftest import DATA
 from tests.harvest_helpers import FAST_HTTP, count, in_process_config, run_cli, snapshot
 

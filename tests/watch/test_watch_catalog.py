@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from catalog import Catalog
-from catalog.schema import MIGRATIONS
+from catalog.migrations import MIGRATIONS
 from harvester.errors import ConfigError
 from harvester.sandbox import Sandbox, default_scenario, empty_scenario
 from harvester.watch.report import build_report, summary_lines

@@ -14,7 +14,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harvester.alerts.channels import DeliveryError, Unit
+from harvester.alerts.channels.base import DeliveryError, Unit
 from harvester.alerts.message import Alert, alert_from_row, load_alerts
 from harvester.timeutil import iso, utcnow
 

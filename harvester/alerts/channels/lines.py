@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from harvester.alerts.channels import DeliveryError, Unit
+from harvester.alerts.channels.base import DeliveryError, Unit
 
 
 class LinesChannel:

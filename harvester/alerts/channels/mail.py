@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from harvester.alerts.channels import DeliveryError, Unit
+from harvester.alerts.channels.base import DeliveryError, Unit
 from harvester.timeutil import utcnow
 
 SUBJECT_PREFIX = "[3I/ATLAS]"

@@ -18,7 +18,7 @@ import json
 import os
 from urllib.parse import urlparse
 
-from harvester.alerts.channels import DeliveryError, Unit
+from harvester.alerts.channels.base import DeliveryError, Unit
 from harvester.alerts.message import Alert
 from harvester.alerts.subscriptions import Subscription
 

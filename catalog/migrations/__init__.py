@@ -1,0 +1,12 @@
+"""The catalog's schema as forward migrations, one module per migration, numbered in the order
+they run. A migration runs once, in a transaction; `schema_version` records which have run.
+Never edit a released migration: add the next module and list it here."""
+
+from __future__ import annotations
+
+from catalog.migrations import m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats
+
+_MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats)
+
+MIGRATIONS: list[tuple[int, str, str]] = [(m.VERSION, m.DESCRIPTION, m.SQL) for m in _MODULES]
+LATEST_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,1 @@
+"""Delivery channels of the alerts: email, webhook, Atom file, stdout lines."""

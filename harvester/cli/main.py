@@ -1,0 +1,20 @@
+"""The `harvester` command: the group with every command family registered on it. Each family
+lives in its own module and imports only harvester.cli.group; this module alone imports them."""
+
+from __future__ import annotations
+
+from harvester.cli import alerts, demo, harvest, query, sandbox, schedule, serve, target, watch
+from harvester.cli.group import cli
+
+for command in (harvest.run, harvest.status, query.sql, query.export, watch.gaps,
+                alerts.subscribe, alerts.alerts_group, schedule.schedule, serve.serve,
+                target.target, demo.demo, sandbox.sandbox):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="harvester")
+
+
+if __name__ == "__main__":
+    main()

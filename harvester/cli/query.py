@@ -1,0 +1,54 @@
+"""The commands that read the catalog out: `sql` (one read-only query) and `export parquet`."""
+
+from __future__ import annotations
+
+import click
+
+from harvester.cli.group import common_options, handle_errors, load
+
+
+@click.command()
+@common_options
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@handle_errors
+def sql(config_path: str | None, catalog_path: str | None, query: str, fmt: str) -> None:
+    """Run one read-only SQL query on the catalog. Writes are refused.
+
+    \b
+    Example:
+      harvester sql "select archive, count(*) from products group by archive"
+      harvester sql --format csv "select * from events where kind = 'new'"
+    """
+    from catalog.query import run_query
+    from harvester.output import write_rows
+
+    config = load(config_path, catalog_path)
+    columns, rows = run_query(config.catalog.path, query)
+    write_rows(columns, rows, fmt)
+
+
+@click.group()
+def export() -> None:
+    """Export the catalog to other formats."""
+
+
+@export.command("parquet")
+@common_options
+@click.argument("directory", type=click.Path(file_okay=False))
+@handle_errors
+def export_parquet_cmd(config_path: str | None, catalog_path: str | None, directory: str) -> None:
+    """Write the products as a Parquet dataset partitioned by archive.
+
+    \b
+    Example:
+      harvester export parquet out/products
+      duckdb -c "select archive, count(*)
+                 from read_parquet('out/products/**/*.parquet', hive_partitioning=1) group by 1"
+    """
+    from catalog.export import export_parquet
+
+    config = load(config_path, catalog_path)
+    count = export_parquet(config.catalog.path, directory)
+    click.echo(f"wrote {count:,} products to {directory} (partitioned by archive)")

@@ -1,0 +1,31 @@
+"""`harvester serve`: the catalog in a web browser (Datasette), read-only."""
+
+from __future__ import annotations
+
+import click
+
+from harvester.cli.group import common_options, handle_errors, load
+
+
+@click.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 opens it to the network).")
+@click.option("--port", type=int, default=8001, show_default=True, help="0 picks a free port.")
+@handle_errors
+def serve(config_path: str | None, catalog_path: str | None, host: str, port: int) -> None:
+    """Browse and query the catalog in a web browser (Datasette), read-only.
+
+    Tables and columns are explained, canned queries answer the usual questions (new this
+    week, expected observations, release latency, exclusive until, rejects), any SELECT runs
+    in the SQL box, and the events are an Atom feed. Needs the `web` extra.
+
+    \b
+    Example:
+      harvester serve --catalog 3i.db            (then open http://127.0.0.1:8001/)
+      harvester serve --port 0                   (a free port; the URL is printed)
+    """
+    from harvester.web.app import serve as serve_catalog
+
+    config = load(config_path, catalog_path)
+    serve_catalog(config.catalog.path, host=host, port=port, echo=click.echo)
