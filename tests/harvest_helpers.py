@@ -11,16 +11,32 @@ from pathlib import Path
 
 from harvester.config import load_config, with_base_urls
 
-FAST_HTTP = """
+# A "slow" fault holds the sandbox's answer past the client's read timeout. Runs that meet one use
+# a short timeout, so the timeout path is exercised without seconds of waiting per attempt;
+# every other run keeps 2 s, far above what a loaded machine makes of a loopback answer.
+READ_TIMEOUT = 2.0
+SLOW_READ_TIMEOUT = 0.5
+SLOW_FAULT = ("slow", {"delay": 1.0})
+
+
+def read_timeout_for(fault_kind: str) -> float:
+    return SLOW_READ_TIMEOUT if fault_kind == SLOW_FAULT[0] else READ_TIMEOUT
+
+
+def fast_http(read_timeout: float = READ_TIMEOUT) -> str:
+    return f"""
 [http]
 connect_timeout = 2
-read_timeout = 2
+read_timeout = {read_timeout}
 retries = 3
 backoff_initial = 0.01
 backoff_max = 0.05
 retry_after_max = 2
 rate_limit = 1000
 """
+
+
+FAST_HTTP = fast_http()
 
 
 def config_text(base_urls: dict[str, str], catalog: str, *, mast_page_size: int = 4,
@@ -46,10 +62,10 @@ def write_config(tmp_path: Path, base_urls: dict[str, str], catalog: str, **kwar
     return str(path)
 
 
-def in_process_config(base_urls: dict[str, str], catalog: str):
+def in_process_config(base_urls: dict[str, str], catalog: str, *, read_timeout: float = READ_TIMEOUT):
     config = with_base_urls(load_config(), base_urls)
     config.catalog.path = catalog
-    http = dataclasses.replace(config.http, connect_timeout=2, read_timeout=2, retries=3,
+    http = dataclasses.replace(config.http, connect_timeout=2, read_timeout=read_timeout, retries=3,
                                backoff_initial=0.01, backoff_max=0.05, retry_after_max=2,
                                rate_limit=1000)
     return dataclasses.replace(config, http=http)

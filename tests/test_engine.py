@@ -9,7 +9,16 @@ import pytest
 from harvester.engine import harvest
 from harvester.lock import CatalogLock
 from harvester.sandbox import Sandbox
-from tests.harvest_helpers import count, in_process_config, run_cli, snapshot, write_config
+from tests.harvest_helpers import (
+    READ_TIMEOUT,
+    SLOW_FAULT,
+    count,
+    in_process_config,
+    read_timeout_for,
+    run_cli,
+    snapshot,
+    write_config,
+)
 from tests.scenarios import (
     CLOCK_EARLY,
     CLOCK_LATE,
@@ -38,8 +47,8 @@ def now(monkeypatch):
     return set_now
 
 
-def run(sandbox, db, page_sizes=(4, 3), **kwargs):
-    config = in_process_config(sandbox.base_urls, db)
+def run(sandbox, db, page_sizes=(4, 3), read_timeout=READ_TIMEOUT, **kwargs):
+    config = in_process_config(sandbox.base_urls, db, read_timeout=read_timeout)
     for name, settings in config.sources.items():
         settings.page_size = page_sizes[0] if name == "mast" else page_sizes[1]
         if name == "mast":
@@ -139,7 +148,7 @@ def test_a_rerun_makes_one_request_per_query(sandbox, db_path, now):
 
 
 FAULTS = [
-    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 0}), ("slow", {"delay": 3}),
+    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 0}), SLOW_FAULT,
     ("drop", {}), ("truncated", {}), ("html200", {}),
 ]
 
@@ -152,7 +161,7 @@ def test_each_fault_ends_in_a_complete_run(sandbox, db_path, now, kind, params, 
     sandbox.faults.add(kind, path_prefix=prefix, count=2, **params)
     if kind != "executing":
         sandbox.faults.add(kind, path_prefix="/pds", count=2, **params)
-    report = run(sandbox, db_path)
+    report = run(sandbox, db_path, read_timeout=read_timeout_for(kind))
     assert report.ok, [r.error for r in report.results]
     assert snapshot(db_path)["products"] == snapshot(clean_db)["products"]
     assert snapshot(db_path)["events"] == snapshot(clean_db)["events"]
@@ -165,7 +174,7 @@ def test_a_persistent_fault_fails_one_source_and_recovery_loses_nothing(
     clean_db = str(tmp_path / "clean.db")
     run(sandbox, clean_db)
     sandbox.faults.add(kind, path_prefix="/pds", count=1000, **params)
-    report = by_source(run(sandbox, db_path))
+    report = by_source(run(sandbox, db_path, read_timeout=read_timeout_for(kind)))
     assert report["pds"].status == "failed" and report["pds"].error
     assert report["mast"].status == "ok"
     assert count(db_path, "SELECT COUNT(*) FROM runs WHERE source='pds' AND status='failed'") == 1

@@ -22,7 +22,15 @@ from harvester.sandbox import Sandbox
 from harvester.sources.base import SourceContext
 from harvester.sources.mpc import MpcSource, parse_ades_psv
 from tests.conftest import DATA
-from tests.harvest_helpers import FAST_HTTP, count, run_cli, snapshot
+from tests.harvest_helpers import (
+    READ_TIMEOUT,
+    SLOW_FAULT,
+    count,
+    fast_http,
+    read_timeout_for,
+    run_cli,
+    snapshot,
+)
 
 CLOCK = "2025-12-01T00:00:00Z"
 LATER = "2026-03-01T00:00:00Z"
@@ -76,16 +84,16 @@ def now(monkeypatch):
     return set_now
 
 
-def config_file(tmp_path, sandbox, db: str, **keys) -> str:
+def config_file(tmp_path, sandbox, db: str, read_timeout: float = READ_TIMEOUT, **keys) -> str:
     lines = [f'{key} = {json.dumps(value)}' for key, value in keys.items()]
     path = tmp_path / f"mpc-{abs(hash(db)) % 10**6}.toml"
-    path.write_text(f'[catalog]\npath = "{db}"\n{FAST_HTTP}\n[sources.mpc]\n'
+    path.write_text(f'[catalog]\npath = "{db}"\n{fast_http(read_timeout)}\n[sources.mpc]\n'
                     f'base_url = "{sandbox.base_urls["mpc"]}"\n' + "\n".join(lines) + "\n")
     return str(path)
 
 
-def run(tmp_path, sandbox, db: str, **keys):
-    report = harvest(load_config(config_file(tmp_path, sandbox, db, **keys)))
+def run(tmp_path, sandbox, db: str, read_timeout: float = READ_TIMEOUT, **keys):
+    report = harvest(load_config(config_file(tmp_path, sandbox, db, read_timeout, **keys)))
     (result,) = report.results
     return result
 
@@ -263,7 +271,7 @@ def test_killed_between_pages_rereads_the_answer_and_stores_each_once(sandbox, t
 
 
 FAULTS = [
-    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 1}), ("slow", {"delay": 3}),
+    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 1}), SLOW_FAULT,
     ("drop", {}), ("truncated", {}), ("html200", {}),
 ]
 
@@ -273,7 +281,7 @@ def test_each_fault_is_retried_into_a_complete_run(sandbox, tmp_path, db_path, n
     clean = str(tmp_path / "clean.db")
     run(tmp_path, sandbox, clean)
     sandbox.faults.add(kind, path_prefix="/mpc", count=2, **params)
-    result = run(tmp_path, sandbox, db_path)
+    result = run(tmp_path, sandbox, db_path, read_timeout_for(kind))
     assert result.status == "ok", result.error
     assert result.requests == 3  # two faulted attempts, then the answer
     assert snapshot(db_path)["products"] == snapshot(clean)["products"]
@@ -286,7 +294,7 @@ def test_a_persistent_fault_fails_the_run_and_the_next_one_loses_nothing(
     clean = str(tmp_path / "clean.db")
     run(tmp_path, sandbox, clean)
     sandbox.faults.add(kind, path_prefix="/mpc", count=1000, **params)
-    failed = run(tmp_path, sandbox, db_path)
+    failed = run(tmp_path, sandbox, db_path, read_timeout_for(kind))
     assert failed.status == "failed" and failed.error
     assert count(db_path, "SELECT COUNT(*) FROM products") == 0
     sandbox.faults.clear()

@@ -19,7 +19,16 @@ from harvester.sources.base import SourceContext
 from harvester.sources.obscore import Settings
 from harvester.sources.tap import parse_answer
 from tests.conftest import DATA
-from tests.harvest_helpers import FAST_HTTP, count, in_process_config, run_cli, snapshot
+from tests.harvest_helpers import (
+    FAST_HTTP,
+    READ_TIMEOUT,
+    SLOW_FAULT,
+    count,
+    in_process_config,
+    read_timeout_for,
+    run_cli,
+    snapshot,
+)
 
 NOW = datetime.fromisoformat("2026-01-01T00:00:00Z")
 CLOCK_EARLY = "2025-09-01T00:00:00Z"
@@ -208,8 +217,8 @@ def now(monkeypatch):
     return set_now
 
 
-def run(sandbox, db, names=("eso",), **settings):
-    config = in_process_config(sandbox.base_urls, db)
+def run(sandbox, db, names=("eso",), read_timeout=READ_TIMEOUT, **settings):
+    config = in_process_config(sandbox.base_urls, db, read_timeout=read_timeout)
     for name in names:
         config.sources[name].enabled = True
         for key, value in {"page_size": 100, **settings}.items():
@@ -273,7 +282,7 @@ def test_an_embargo_ending_is_a_released_event(sandbox, db_path, now):
 
 
 FAULTS = [
-    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 0}), ("slow", {"delay": 3}),
+    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 0}), SLOW_FAULT,
     ("drop", {}), ("truncated", {}), ("html200", {}),
 ]
 
@@ -283,7 +292,7 @@ def test_each_fault_ends_in_a_complete_run(sandbox, db_path, now, tmp_path, kind
     clean_db = str(tmp_path / "clean.db")
     clean = run(sandbox, clean_db, page_size=3)["eso"]
     sandbox.faults.add(kind, path_prefix="/obscore/eso", count=2, **params)
-    result = run(sandbox, db_path, page_size=3)["eso"]
+    result = run(sandbox, db_path, page_size=3, read_timeout=read_timeout_for(kind))["eso"]
     assert result.status == "ok", result.error
     assert snapshot(db_path)["products"] == snapshot(clean_db)["products"]
     assert result.requests == clean.requests + 2

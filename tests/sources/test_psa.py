@@ -15,7 +15,16 @@ from harvester.errors import ConfigError, RecordRejected, RetriableHTTPError
 from harvester.sandbox import Sandbox
 from harvester.sources.tap import TapQueryError, parse_answer
 from tests.conftest import DATA
-from tests.harvest_helpers import FAST_HTTP, count, in_process_config, run_cli, snapshot
+from tests.harvest_helpers import (
+    FAST_HTTP,
+    READ_TIMEOUT,
+    SLOW_FAULT,
+    count,
+    in_process_config,
+    read_timeout_for,
+    run_cli,
+    snapshot,
+)
 
 CLOCK_EARLY = "2025-12-01T00:00:00Z"
 CLOCK_LATE = "2026-06-01T00:00:00Z"
@@ -233,8 +242,8 @@ def now(monkeypatch):
     return set_now
 
 
-def run(sandbox, db, **settings):
-    config = in_process_config(sandbox.base_urls, db)
+def run(sandbox, db, read_timeout=READ_TIMEOUT, **settings):
+    config = in_process_config(sandbox.base_urls, db, read_timeout=read_timeout)
     for key, value in {"page_size": 100, **settings}.items():
         setattr(config.sources["psa"], key, value)
     report = harvest(config, only=["psa"])
@@ -312,7 +321,7 @@ def test_embargoes_ending_give_released_events_however_long_the_pause(sandbox, d
 
 
 FAULTS = [
-    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 0}), ("slow", {"delay": 3}),
+    ("http500", {}), ("http503", {}), ("http429", {"retry_after": 0}), SLOW_FAULT,
     ("drop", {}), ("truncated", {}), ("html200", {}),
 ]
 
@@ -323,7 +332,7 @@ def test_each_fault_ends_in_a_complete_run(sandbox, db_path, now, tmp_path, kind
     clean_db = str(tmp_path / "clean.db")
     clean = run(sandbox, clean_db, format=fmt, page_size=4)
     sandbox.faults.add(kind, path_prefix="/psa-tap", count=2, **params)
-    result = run(sandbox, db_path, format=fmt, page_size=4)
+    result = run(sandbox, db_path, format=fmt, page_size=4, read_timeout=read_timeout_for(kind))
     assert result.status == "ok", result.error
     assert snapshot(db_path)["products"] == snapshot(clean_db)["products"]
     assert snapshot(db_path)["events"] == snapshot(clean_db)["events"]
