@@ -66,7 +66,9 @@ class JsonAnswer:
 
 
 class RateLimiter:
-    """Spaces requests to one host at least 1/rate seconds apart, across threads."""
+    """Spaces requests at least 1/rate seconds apart, across threads. A rate set for a source's
+    base URL governs the requests under that URL alone (two archives behind one host, as on
+    the sandbox, keep their own limits); any other request is spaced per host at the default."""
 
     def __init__(self, default_rate: float, sleep: Callable[[float], None] = time.sleep) -> None:
         self.default_rate = default_rate
@@ -75,17 +77,33 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._sleep = sleep
 
-    def set_rate(self, host: str, rate: float) -> None:
-        self._rates[host] = rate
+    def set_rate(self, base_url: str, rate: float) -> None:
+        self._rates[_limit_key(base_url)] = rate
 
-    def wait(self, host: str) -> None:
-        rate = self._rates.get(host, self.default_rate)
+    def key_of(self, url: str) -> str:
+        """The most specific base URL with a rate of its own that `url` falls under, else its host."""
+        key = _limit_key(url)
+        best = ""
+        for prefix in self._rates:
+            if (key == prefix or key.startswith(prefix.rstrip("/") + "/")) and len(prefix) > len(best):
+                best = prefix
+        return best or urlparse(url).netloc or url
+
+    def wait(self, url: str) -> None:
+        key = self.key_of(url)
+        rate = self._rates.get(key, self.default_rate)
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next.get(host, now))
-            self._next[host] = start + 1.0 / rate
+            start = max(now, self._next.get(key, now))
+            self._next[key] = start + 1.0 / rate
         if start > now:
             self._sleep(start - now)
+
+
+def _limit_key(url: str) -> str:
+    """host + path of a URL (no scheme, query or trailing slash): what a base URL covers."""
+    parts = urlparse(url if "//" in url else "//" + url)
+    return (parts.netloc + parts.path).rstrip("/")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -119,7 +137,7 @@ class HttpClient:
         self.max_bytes = int(settings.max_response_mb * 1024 * 1024)
 
     def set_rate_limit(self, base_url: str, rate: float) -> None:
-        self.limiter.set_rate(urlparse(base_url).netloc, rate)
+        self.limiter.set_rate(base_url, rate)
 
     def close(self) -> None:
         self.session.close()
@@ -195,7 +213,7 @@ class HttpClient:
               data: Any = None, json_body: Any = None,
               headers: dict[str, str] | None = None) -> Response:
         requests = self._requests
-        self.limiter.wait(urlparse(url).netloc)
+        self.limiter.wait(url)
         with self._count_lock:
             self.requests_made += 1
         all_headers = {"Accept": "application/json"}

@@ -99,6 +99,22 @@ def test_rate_limiter_spaces_requests_per_host():
     slept = []
     limiter = RateLimiter(2.0, sleep=slept.append)
     for _ in range(3):
-        limiter.wait("mast.stsci.edu")
-    limiter.wait("pds.nasa.gov")
+        limiter.wait("https://mast.stsci.edu/api/v0/invoke")
+    limiter.wait("https://pds.nasa.gov/api/search/1/products")
     assert len(slept) == 2 and all(0.4 < s <= 1.0 for s in slept)
+
+
+def test_a_rate_set_for_one_archive_does_not_slow_another_on_the_same_host():
+    """The sandbox serves every archive from one host: MPC's 5/s must not space CNSA's requests."""
+    slept = []
+    limiter = RateLimiter(1000.0, sleep=slept.append)
+    limiter.set_rate("http://127.0.0.1:8765/mpc", 5.0)
+    limiter.wait("http://127.0.0.1:8765/mpc/api/get-obs")
+    for _ in range(5):
+        limiter.wait("http://127.0.0.1:8765/cnsa/moon-admin/client/science/catalogue?pageNum=1")
+    assert all(s < 0.01 for s in slept)
+    limiter.wait("http://127.0.0.1:8765/mpc/api/get-obs")
+    assert 0.15 < slept[-1] <= 0.2
+    # A path that merely starts with the same letters is another archive.
+    assert limiter.key_of("http://127.0.0.1:8765/mpc2/x") == "127.0.0.1:8765"
+    assert limiter.key_of("http://127.0.0.1:8765/mpc/api/x") == "127.0.0.1:8765/mpc"
