@@ -36,7 +36,7 @@ class Settings:
     # A cached ephemeris is used as is for this long; then one small query asks Horizons for
     # the current orbit solution, and a changed solution refetches every cached ephemeris.
     refresh_hours: float = 24.0
-    rate_limit: float = 1.0
+    rate_limit: float | None = None   # requests/s to Horizons; None: [http] rate_limit
 
     def location(self, observer: str) -> str:
         return self.observers[observer]
@@ -47,6 +47,7 @@ def parse(table: dict[str, Any], *, path: str) -> Settings:
     check_url(settings.horizons_url, key="horizons_url", where="ephemeris", path=path)
     check_positive(settings.refresh_hours, key="refresh_hours", where="ephemeris", path=path)
     check_positive(settings.rate_limit, key="rate_limit", where="ephemeris", path=path)
+    settings.horizons_url = settings.horizons_url.rstrip("/")
     if not settings.target.strip() or ";" in settings.target:
         raise ConfigError(f"{path}: [ephemeris] target: a designation such as \"C/2025 N1\", "
                           f"got {settings.target!r}")

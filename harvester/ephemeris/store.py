@@ -28,6 +28,9 @@ log = logging.getLogger("harvester.ephemeris")
 _STEP = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
 _STEP_DAYS = {"m": 1 / 1440, "min": 1 / 1440, "h": 1 / 24, "d": 1.0}
 MAX_POINTS = 90000  # Horizons refuses longer tables
+# A window that grows past the cache is fetched this much further ahead, so that a daily
+# harvest whose window ends "now" asks Horizons once a month, not every day.
+FETCH_AHEAD_DAYS = 30
 
 
 def step_days(step: str) -> float:
@@ -49,7 +52,8 @@ class EphemerisStore(EphemerisProvider):
         self.fetched = 0
         self._memo: dict[tuple[str, str], Ephemeris] = {}
         self._solution: tuple[str | None] | None = None
-        http.set_rate_limit(settings.horizons_url, settings.rate_limit)
+        if settings.rate_limit:
+            http.set_rate_limit(settings.horizons_url, settings.rate_limit)
 
     def observer_code(self, observer: str) -> str:
         try:
@@ -76,6 +80,7 @@ class EphemerisStore(EphemerisProvider):
                 return cached
             start_mjd = min(start_mjd, _mjd(stored.start))
             stop_mjd = max(stop_mjd, _mjd(stored.stop))
+        stop_mjd += FETCH_AHEAD_DAYS
         if (stop_mjd - start_mjd) / days > MAX_POINTS:
             raise SourceError(f"an ephemeris of {stop_mjd - start_mjd:.0f} days at {step} steps is "
                               f"over Horizons' {MAX_POINTS} lines; use a longer step or a shorter window")

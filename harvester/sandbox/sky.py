@@ -9,6 +9,7 @@ plane crossing count is then exact for any polygon, concave ones too.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -57,11 +58,19 @@ def angle(a: Vector, b: Vector) -> float:
 
 
 def parse(text: object) -> list[Region]:
-    if not isinstance(text, str) or not text.strip():
+    """The regions of a footprint string (cached: a search asks about the same frames often)."""
+    if not isinstance(text, str):
+        raise RegionError("empty region")
+    return list(_parse(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse(text: str) -> tuple[Region, ...]:
+    if not text.strip():
         raise RegionError("empty region")
     if ":" in text and not re.search(r"[A-Za-z]", text):
         corners = [pair.split(":") for pair in text.split(",")]
-        return [Region("polygon", tuple(vector(float(r), float(d)) for r, d in corners))]
+        return (Region("polygon", tuple(vector(float(r), float(d)) for r, d in corners)),)
     words = text.replace("(", " ").replace(")", " ").split()
     regions, index = [], 0
     while index < len(words):
@@ -86,7 +95,7 @@ def parse(text: object) -> list[Region]:
             raise RegionError(f"bad {word} in {text[:80]!r}")
     if not regions:
         raise RegionError(f"no region in {text[:80]!r}")
-    return regions
+    return tuple(regions)
 
 
 def contains(regions: list[Region], ra: float, dec: float) -> bool:

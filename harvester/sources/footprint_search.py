@@ -149,15 +149,17 @@ def path_segments(eph: Any, start_mjd: float, stop_mjd: float, *, max_radius: fl
     segments: list[Segment] = []
     first = 0
     while first < count - 1:
-        last = first + 1
-        # Grow the stretch while its chord stays short and it is not too long in time.
-        while (last + 1 < count and times[last + 1] - times[first] <= max_days
-               and _angle_deg(vectors[first], vectors[last + 1]) <= 2 * max_radius * 0.9):
-            last += 1
+        # The stretch grows while its chord stays short and it is not too long in time.
+        reach = int(np.searchsorted(times, times[first] + max_days, side="right"))
+        ahead = vectors[first + 1:reach]
+        spread = _angles_deg(vectors[first], ahead)
+        too_far = np.flatnonzero(spread > 2 * max_radius * 0.9)
+        last = first + 1 + (int(too_far[0]) - 1 if len(too_far) else len(ahead) - 1)
+        last = max(last, first + 1)
         chunk = slice(first, last + 1)
         middle = vectors[chunk].sum(axis=0)
         middle /= np.linalg.norm(middle)
-        radius = max(_angle_deg(middle, v) for v in vectors[chunk])
+        radius = float(_angles_deg(middle, vectors[chunk]).max())
         ra = math.degrees(math.atan2(middle[1], middle[0])) % 360.0
         dec = math.degrees(math.asin(max(-1.0, min(1.0, middle[2]))))
         segments.append(Segment(float(times[first]), float(times[last]), ra, dec,
@@ -166,10 +168,10 @@ def path_segments(eph: Any, start_mjd: float, stop_mjd: float, *, max_radius: fl
     return segments
 
 
-def _angle_deg(a: Any, b: Any) -> float:
+def _angles_deg(a: Any, many: Any) -> Any:
     import numpy as np
 
-    return math.degrees(math.atan2(float(np.linalg.norm(np.cross(a, b))), float(np.dot(a, b))))
+    return np.degrees(np.arctan2(np.linalg.norm(np.cross(a, many), axis=-1), many @ a))
 
 
 def judge_rows(eph: Any, rows: Sequence[dict[str, Any]], *, region: Callable[[dict], Any],

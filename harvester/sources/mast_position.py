@@ -37,7 +37,7 @@ class Settings(FootprintSettings):
     collections: list[str] = field(default_factory=lambda: ["TESS"])
     observer: str = "tess"
     cone_radius: float = 3.0        # degrees: the largest cone one query asks about
-    segment_days: float = 4.0       # and the longest stretch of the path it covers
+    segment_days: float = 10.0      # and the longest stretch of the path it covers
     lookback_days: float = 30.0
     page_size: int = 5000
     executing_polls: int = 30

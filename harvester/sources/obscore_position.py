@@ -4,16 +4,17 @@
 ADQL 2.0's `CONTAINS(POINT('ICRS', ra, dec), s_region) = 1` asks the service for the frames whose
 footprint holds a point. The path is sampled every `query_step`; each sample t_i asks for frames
 containing the position at t_i and exposed around it (`t_min <= t_i + step/2 AND t_max >= t_i -
-step/2`), `points_per_query` samples OR-ed in one query (so a year at 2-hour samples is about 180
-queries, each well within a URL or form limit), keyset-paged on obs_publisher_did as the name
+step/2`), `points_per_query` samples OR-ed in one query (a year at 6-hour samples, 40 a query, is 37
+queries, each a form of about 5 kB), keyset-paged on obs_publisher_did as the name
 search is. Then each frame's own footprint and times decide (harvester.sources.footprint_search):
 a frame exposed between two samples is judged at its own mid-time.
 
 Products are built by the ObsCore adapter's own normalization (same key and columns, `archive`
 naming the service: set it to the name search's archive, e.g. "irsa", so a frame found both ways
-is one product) with `matched_by = ephemeris:<observer>`. Caveat: a frame that holds the path only
-within `speed x query_step/2` of its edge may not hold any sample point; make `query_step`
-shorter for small frames.
+is one product) with `matched_by = ephemeris:<observer>`. Caveat: the samples only choose what
+the service returns; a frame that holds the path only within `speed x query_step/2` of its edge
+(3I moves at most about a degree a day) may hold no sample point and not be returned: make
+`query_step` shorter for frames much smaller than SPHEREx's 3.5 degrees.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ class Settings(FootprintSettings, ObsCoreSettings):
     observer: str = "spherex"
     lookback_days: float = 30.0
     page_size: int = 2000
-    query_step: str = "2h"          # the path's sample spacing in the CONTAINS queries
-    points_per_query: int = 12      # samples OR-ed in one query
+    query_step: str = "6h"          # the path's sample spacing in the CONTAINS queries
+    points_per_query: int = 40      # samples OR-ed in one query
 
     def validate(self, *, where: str, path: str) -> None:
         FootprintSettings.validate(self, where=where, path=path)
