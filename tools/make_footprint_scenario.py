@@ -110,7 +110,7 @@ def main() -> None:
         t1 = iso(mjd(t0) + minutes / 1440)
         obscore.append({"service": "irsa", "obs_publisher_did": f"ivo://irsa.ipac/spherex/qr/level2/{did}",
                         "obs_id": did, "obs_collection": "SPHEREx", "instrument_name": "SPHEREx",
-                        "facility_name": "SPHEREx", "target_name": None, "t_min": t0, "t_max": t1,
+                        "facility_name": "SPHEREx", "target_name": "", "t_min": t0, "t_max": t1,
                         "obs_release_date": release, "appears": release, "dataproduct_type": "image",
                         "calib_level": 2, "s_region": region, "data_rights": "public",
                         "access_url": f"https://irsa.ipac.caltech.edu/ibe/data/spherex/qr/{did}.fits",

@@ -378,10 +378,13 @@ class Parser:
         if token.kind == "name":
             following = self.peek(1)
             if following and following.kind == "punct" and following.text == "(":
-                from .tap_geometry import FUNCTIONS, geometry_operand
+                from .tap_geometry import FUNCTIONS, GeometryError, geometry_getter
 
                 if token.text.lower() in FUNCTIONS:
-                    return geometry_operand(self)
+                    try:
+                        return Operand(geometry_getter(self))
+                    except GeometryError as exc:
+                        raise AdqlError(str(exc)) from None
                 raise AdqlError(f"Unsupported function '{token.text}'")
             self.position += 1
             name = self.column(token.text)

@@ -15,34 +15,37 @@ Geometry = Callable[[dict[str, Any]], Any]
 FUNCTIONS = ("contains", "intersects")
 
 
-def geometry_operand(parser: Any) -> Any:
-    """Parse `CONTAINS(a, b)` or `INTERSECTS(a, b)` at the parser's position into an operand."""
-    from .tap import AdqlError, Operand
+class GeometryError(Exception):
+    """ADQL geometry this service does not support (tap.py answers it as a query error)."""
 
+
+def geometry_getter(parser: Any) -> Callable[[dict[str, Any]], int | None]:
+    """Parse `CONTAINS(a, b)` or `INTERSECTS(a, b)` at the parser's position: a row -> 1 or 0."""
     name = parser.expect("name").text.lower()
     parser.expect("punct", "(")
-    first = _geometry(parser)
+    first, first_kind = _geometry(parser)
     parser.expect("punct", ",")
-    second = _geometry(parser)
+    second, second_kind = _geometry(parser)
     parser.expect("punct", ")")
+    if name == "contains" and first_kind != "point":
+        raise GeometryError("CONTAINS: only a POINT inside a region is supported here")
+    if name == "intersects" and "region" in (first_kind, second_kind) and \
+            not {first_kind, second_kind} & {"point", "circle"}:
+        raise GeometryError("INTERSECTS: give a POINT or CIRCLE and a region")
 
     def value(row: dict[str, Any]) -> int | None:
         a, b = first(row), second(row)
         if a is None or b is None:
             return None
         if name == "contains":
-            if a[0] != "point":
-                raise AdqlError("CONTAINS: only a POINT inside a region is supported here")
             return int(_holds(b, a[1], a[2]))
-        if a[0] == "circle" and b[0] in ("region", "circle"):
+        if a[0] in ("circle", "point") and b[0] == "region":
             a, b = b, a
         if b[0] == "circle":
             return int(_meets(a, b[1], b[2], b[3]))
-        if b[0] == "point":
-            return int(_holds(a, b[1], b[2]))
-        raise AdqlError("INTERSECTS: give a POINT or CIRCLE and a region")
+        return int(_holds(a, b[1], b[2]))
 
-    return Operand(value)
+    return value
 
 
 def _holds(geometry: tuple, ra: float, dec: float) -> bool:
@@ -63,9 +66,7 @@ def _meets(geometry: tuple, ra: float, dec: float, radius: float) -> bool:
                               radius=geometry[3] * 3.141592653589793 / 180)], ra, dec, radius)
 
 
-def _geometry(parser: Any) -> Geometry:
-    from .tap import AdqlError
-
+def _geometry(parser: Any) -> tuple[Geometry, str]:
     token = parser.expect("name")
     word = token.text.lower()
     if word in ("point", "circle"):
@@ -76,9 +77,9 @@ def _geometry(parser: Any) -> Geometry:
             numbers.append(float(parser.expect("number").text))
         parser.expect("punct", ")")
         if len(numbers) != (2 if word == "point" else 3):
-            raise AdqlError(f"{word.upper()} takes {'2' if word == 'point' else '3'} numbers")
+            raise GeometryError(f"{word.upper()} takes {'2' if word == 'point' else '3'} numbers")
         constant = (word, numbers[0] % 360.0, *numbers[1:])
-        return lambda row: constant
+        return (lambda row: constant), word
     column = parser.column(token.text)
 
     def region(row: dict[str, Any]) -> Any:
@@ -90,4 +91,4 @@ def _geometry(parser: Any) -> Geometry:
         except RegionError:
             return None  # a footprint the service cannot read matches nothing
 
-    return region
+    return region, "region"
