@@ -66,7 +66,6 @@ def main() -> None:
 
     # Sector 92 (the 2025 precovery): camera/CCD footprints as TESS sees the comet.
     start, stop = mjd("2025-05-07T00:00:00Z"), mjd("2025-06-02T00:00:00Z")
-    ras = [tess.at(start + i)[0] for i in range(27)]
     decs = [tess.at(start + i)[1] for i in range(27)]
     mid_ra, mid_dec = tess.at((start + stop) / 2)[:2]
     tess_row(2001909233, "tess-s0092-3-3", "TESS FFI", "2025-05-07T00:00:00Z", "2025-06-02T00:00:00Z",
