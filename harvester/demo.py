@@ -25,6 +25,12 @@ QUERIES = [
      "SELECT archive, mission, instrument, COUNT(*) AS products, "
      "SUM(access = 'exclusive') AS exclusive FROM products "
      "GROUP BY archive, mission, instrument ORDER BY archive, mission, instrument"),
+    ("Found by the comet's ephemeris: frames that never name it (rule, and how far inside the "
+     "footprint's edge the predicted position fell)",
+     "SELECT product_key, mission, instrument, target_name, matched_by AS rule, "
+     "json_extract(extra, '$.ephemeris.offset_arcsec') AS offset_arcsec, "
+     "substr(json_extract(extra, '$.ephemeris.time'), 1, 16) AS inside_at FROM products "
+     "WHERE matched_by LIKE 'ephemeris:%' ORDER BY mission, obs_start"),
     ("What happened, by kind of event",
      "SELECT kind, COUNT(*) AS events, MIN(time) AS first, MAX(time) AS last "
      "FROM events GROUP BY kind ORDER BY kind"),

@@ -33,7 +33,7 @@ from harvester.settings import SourceSettings
 from harvester.sources.base import Page, Source
 from harvester.sources.footprint_search import VERDICT
 from harvester.sources.values import number
-from harvester.timeutil import mjd_to_iso, parse_iso
+from harvester.timeutil import mjd_to_iso, normalize_iso, parse_iso
 
 FINISHED = "finished"
 FAILED = ("errored", "failed", "error")
@@ -155,7 +155,7 @@ class CatchSource(Source):
         archive, native = (("pds", product_id) if product_id.startswith("urn:nasa:pds:")
                            else ("catch", f"{survey}:{product_id}"))
         evidence = {key: value for key, value in {
-            "observer": survey, "time": _text(record.get("date")),
+            "observer": survey, "time": _when(record.get("date")),
             "ra": _round(record.get("ra")), "dec": _round(record.get("dec")),
             "offset_arcsec": verdict.get("offset_arcsec"),
             "checked": "fov" if "offset_arcsec" in verdict else "catch",
@@ -187,6 +187,14 @@ def judge(rows: list[Any]) -> None:
             row[VERDICT] = {"inside": False, "error": f"{type(exc).__name__}: {exc}"}
             continue
         row[VERDICT] = {"inside": offset > 0, "offset_arcsec": round(offset, 1)}
+
+
+def _when(value: Any) -> str | None:
+    """CATCH writes "2025-07-01 05:12:15.000"; the catalog's form is ISO with a Z."""
+    try:
+        return normalize_iso(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return _text(value)
 
 
 def _round(value: Any) -> float | None:
