@@ -8,7 +8,8 @@ in numpy for the shapes nearly every frame has, convex polygons (detector outlin
 hundreds of thousands of frames: for a convex polygon a point is inside when it lies on the
 inner side of every edge's great circle. The offset is the angular distance to the nearest edge
 arc (to the nearest point of the arc, not of its whole great circle), positive inside and
-negative outside.
+negative outside; for a point beyond a cap that holds the whole outline it is a lower bound of
+the distance (the cap's edge), which is all a frame that missed needs.
 """
 
 from __future__ import annotations
@@ -76,6 +77,25 @@ def _polygons(group: list[tuple[int, Polygon]], points: Any, best: Any) -> None:
 
     rows = np.array([i for i, _ in group])
     vertices = unit_vectors([p.ra for _, p in group], [p.dec for _, p in group])  # (n, k, 3)
+    chosen = points[rows]
+    # A cap around each outline first: a point beyond it is outside, at least (distance to the
+    # cap's centre - its radius) from the outline. Only points within a cap take the exact test,
+    # which spares most of a search's frames (far away, or exposed while the comet was elsewhere).
+    centres = vertices.sum(axis=1)
+    centres /= np.linalg.norm(centres, axis=1)[:, None]
+    radius = _angle(centres[:, None, :], vertices).max(axis=1)
+    from_centre = _angle(centres, chosen)
+    offsets = -(from_centre - radius)
+    near = np.flatnonzero(from_centre <= radius)
+    if len(near):
+        offsets[near] = _exact(vertices[near], chosen[near], [group[i][1] for i in near])
+    np.maximum.at(best, rows, offsets * ARCSEC_PER_RADIAN)
+
+
+def _exact(vertices: Any, chosen: Any, polygons: list[Polygon]) -> Any:
+    """Signed offsets (radians) of points from their polygons' outlines."""
+    import numpy as np
+
     following = np.roll(vertices, -1, axis=1)
     after_next = np.roll(vertices, -2, axis=1)
     normals = np.cross(vertices, following)                                       # edge planes
@@ -83,16 +103,14 @@ def _polygons(group: list[tuple[int, Polygon]], points: Any, best: Any) -> None:
     convex = np.all(turns > 0, axis=1) | np.all(turns < 0, axis=1)
     # Orient every convex polygon so that its inside is on the positive side of each edge.
     orientation = np.where(np.sum(turns, axis=1) >= 0, 1.0, -1.0)
-    chosen = points[rows]
     sides = np.einsum("nkj,nj->nk", normals, chosen) * orientation[:, None]
     inside = np.all(sides > 0, axis=1)
     distance = _distance_to_edges(vertices, following, normals, chosen)
     if not np.all(convex):
         inside = inside.copy()
         for position in np.flatnonzero(~convex):
-            inside[position] = _library_contains(group[position][1], chosen[position])
-    offsets = np.where(inside, distance, -distance) * ARCSEC_PER_RADIAN
-    np.maximum.at(best, rows, offsets)
+            inside[position] = _library_contains(polygons[position], chosen[position])
+    return np.where(inside, distance, -distance)
 
 
 def _distance_to_edges(start: Any, end: Any, normals: Any, points: Any) -> Any:

@@ -50,6 +50,9 @@ def parse_region(text: object) -> list[Shape]:
     """Every shape of a footprint string (one frame may be several detectors)."""
     if not isinstance(text, str) or not text.strip():
         raise FootprintError("no footprint (s_region is empty)")
+    simple = _simple_polygon(text)
+    if simple is not None:
+        return [simple]
     stripped = text.strip()
     if ":" in stripped and not re.search(r"[A-Za-z]", stripped):
         return [_catch_polygon(stripped)]
@@ -78,6 +81,28 @@ def parse_region(text: object) -> list[Shape]:
     if not shapes:
         raise FootprintError(f"not a footprint: {_short(text)}")
     return shapes
+
+
+def _simple_polygon(text: str) -> Polygon | None:
+    """The common case, one `POLYGON [frame] ra dec ...`, without the tokenizer (a search reads
+    hundreds of thousands); anything else, or anything odd, takes the general path."""
+    words = text.split()
+    if len(words) < 7 or words[0].upper() != "POLYGON" or "(" in text:
+        return None
+    values = words[2:] if words[1].upper() in _EQUATORIAL_FRAMES else words[1:]
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return None
+    # A NaN or an infinity anywhere makes the sum non-finite.
+    if len(numbers) < 6 or len(numbers) % 2 or not math.isfinite(sum(numbers)):
+        return None
+    ra, dec = numbers[0::2], numbers[1::2]
+    if len(ra) > 3 and ra[0] == ra[-1] and dec[0] == dec[-1]:
+        ra, dec = ra[:-1], dec[:-1]
+    if min(dec) < -90.0 or max(dec) > 90.0:
+        return None
+    return Polygon(tuple([r % 360.0 for r in ra]), tuple(dec))
 
 
 def _shape(word: str, numbers: list[float], text: str) -> Shape:

@@ -222,30 +222,48 @@ def judge_rows(eph: Any, rows: Sequence[dict[str, Any]], *, region: Callable[[di
         chosen = np.flatnonzero(valid)
         offsets[chosen] = footprint_offsets([shapes_of[i] for i in chosen], ras[chosen], decs[chosen])
     frames = np.asarray(frame_of)
-    boundaries = np.flatnonzero(np.diff(frames)) + 1
-    for group in np.split(np.arange(len(frames)), boundaries):
-        row = rows[int(frames[group[0]])]
-        best = group[int(np.argmax(offsets[group]))]
-        inside_times = moments[group][offsets[group] > 0]
-        offset = float(offsets[best])
-        verdict: dict[str, Any] = {
-            "inside": offset > 0,
-            "observer": observer,
-            "location": eph.observer,
-            "solution": eph.solution,
-            "time": mjd_to_iso(float(moments[best])) if math.isfinite(offset) else None,
-            "ra": round(float(ras[best]), 6) if math.isfinite(offset) else None,
-            "dec": round(float(decs[best]), 6) if math.isfinite(offset) else None,
-            "offset_arcsec": round(offset, 1) if math.isfinite(offset) else None,
-        }
-        if len(group) > 1 and len(inside_times):
-            verdict["inside_from"] = mjd_to_iso(float(inside_times.min()))
-            verdict["inside_until"] = mjd_to_iso(float(inside_times.max()))
-        if not verdict["inside"]:
-            verdict["reason"] = ("the target's path was outside the footprint while the frame was "
-                                 f"exposed (closest {abs(offset):.0f} arcsec from its edge)"
-                                 if math.isfinite(offset) else "no position for the frame's time")
+    # Samples of one frame are contiguous: the best sample of each frame, in bulk.
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(frames)) + 1))
+    sizes = np.diff(np.append(starts, len(frames)))
+    best = starts.copy()
+    for group in np.flatnonzero(sizes > 1):
+        span = slice(starts[group], starts[group] + sizes[group])
+        best[group] += int(np.argmax(offsets[span]))
+    best_offsets = offsets[best]
+    finite = np.isfinite(best_offsets)
+    times_iso = _iso_many(moments[best])
+    ra_list = np.round(ras[best], 6).tolist()
+    dec_list = np.round(decs[best], 6).tolist()
+    offset_list = np.round(np.where(finite, best_offsets, 0.0), 1).tolist()
+    for group, first in enumerate(starts.tolist()):
+        row = rows[frame_of[first]]
+        offset = float(best_offsets[group])
+        if offset > 0:
+            verdict: dict[str, Any] = {
+                "inside": True, "observer": observer, "location": eph.observer,
+                "solution": eph.solution, "time": times_iso[group], "ra": ra_list[group],
+                "dec": dec_list[group], "offset_arcsec": offset_list[group],
+            }
+            if sizes[group] > 1:
+                span = slice(first, first + sizes[group])
+                inside_times = moments[span][offsets[span] > 0]
+                verdict["inside_from"] = mjd_to_iso(float(inside_times.min()))
+                verdict["inside_until"] = mjd_to_iso(float(inside_times.max()))
+        elif finite[group]:
+            verdict = {"inside": False, "offset_arcsec": offset_list[group],
+                       "reason": "the target's path was outside the footprint while the frame was "
+                                 f"exposed (closest {abs(offset):.0f} arcsec from its edge)"}
+        else:
+            verdict = {"inside": False, "reason": "no position for the frame's time"}
         row[VERDICT] = verdict
+
+
+def _iso_many(mjd: Any) -> list[str]:
+    """MJDs as the catalog's ISO text (2025-08-08T03:05:00.000Z), in bulk."""
+    import numpy as np
+
+    millis = np.floor((np.asarray(mjd, dtype=float) - 40587.0) * 86400000.0).astype("int64")
+    return [text + "Z" for text in np.datetime_as_string(millis.astype("datetime64[ms]"), unit="ms").tolist()]
 
 
 def release_since(cursor: dict[str, Any] | None, lookback_days: float) -> Any:
