@@ -13,6 +13,7 @@ and the evidence (predicted position, offset from the footprint's edge, the orbi
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from harvester.settings import SourceSettings
 from harvester.sources.base import Source
 from harvester.timeutil import datetime_to_mjd, mjd_to_iso, parse_iso
 
+log = logging.getLogger("harvester.footprint")
 VERDICT = "_footprint"          # the key a judged row carries its verdict under (never stored)
 MAX_SAMPLES_PER_FRAME = 2000    # a 27-day TESS sector at 1-hour steps is about 650
 
@@ -122,6 +124,13 @@ class FootprintSource(Source):
 
         judge_rows(eph, rows, region=region, times=times, step=step_days(self.settings.step),
                    observer=self.observer)
+
+    def kept(self, verdict: dict[str, Any], frame: str) -> bool:
+        """Whether a judged frame is kept; a dropped one is logged with its reason (`-vv`)."""
+        if verdict.get("inside"):
+            return True
+        log.debug("frame %s dropped: %s", frame, verdict.get("reason") or "not judged")
+        return False
 
     def evidence(self, verdict: dict[str, Any]) -> dict[str, Any]:
         """What a kept frame carries in extra["ephemeris"] and product_matches."""

@@ -121,7 +121,7 @@ class MastPositionSource(FootprintSource, MastSource):
             from harvester.errors import RecordRejected
 
             raise RecordRejected(f"cannot test the frame's footprint: {verdict['error']}")
-        if not verdict.get("inside"):
+        if not self.kept(verdict, str(record.get("obsid"))):
             return None
         product = super().normalize(record)
         if product is not None:

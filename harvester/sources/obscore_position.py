@@ -110,7 +110,7 @@ class ObsCorePositionSource(FootprintSource, ObsCoreSource):
         verdict = record.pop(VERDICT, None) or {}
         if verdict.get("error"):
             raise RecordRejected(f"cannot test the frame's footprint: {verdict['error']}")
-        if not verdict.get("inside"):
+        if not self.kept(verdict, str(record.get("obs_publisher_did"))):
             return None
         product = super().normalize(record)
         if product is not None:

@@ -60,6 +60,13 @@ def test_a_rerun_adds_nothing_and_asks_horizons_nothing(footprint_harvest, sandb
     assert "DES%3DC%2F2025+N1%3B+CAP%3B+NOFRAG" in cached[0]["query"]
 
 
+def test_reruns_of_the_contains_and_catch_searches_add_nothing(footprint_harvest):
+    first = footprint_harvest(["irsa-spherex", "catch"])
+    assert all(r.status == "ok" and r.new > 0 for r in first.results)
+    again = footprint_harvest(["irsa-spherex", "catch"])
+    assert [(r.status, r.new, r.updated, r.released) for r in again.results] == [("ok", 0, 0, 0)] * 2
+
+
 def test_the_observer_matters_tess_sees_the_comet_where_the_earth_does_not(footprint_harvest):
     footprint_harvest(["mast-tess"], observer="geocentric")
     stored = {r["native_id"] for r in rows(footprint_harvest.db, "SELECT native_id FROM products")}
