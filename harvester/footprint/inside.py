@@ -44,10 +44,14 @@ def footprint_offsets(frames: Sequence[Sequence[Shape]], ra_deg: Any, dec_deg: A
     polygons: dict[int, list[tuple[int, Polygon]]] = {}
     for index, shapes in enumerate(frames):
         for shape in shapes:
-            if isinstance(shape, Circle):
+            if shape.__class__ is Circle:
                 circles.append((index, shape))
             else:
-                polygons.setdefault(len(shape.ra), []).append((index, shape))
+                size = len(shape.ra)
+                group = polygons.get(size)
+                if group is None:
+                    group = polygons[size] = []
+                group.append((index, shape))
     if circles:
         _circles(circles, points, best)
     for group in polygons.values():
@@ -75,8 +79,11 @@ def _polygons(group: list[tuple[int, Polygon]], points: Any, best: Any) -> None:
     """Polygons with the same number of vertices, as (n, k, 3) arrays."""
     import numpy as np
 
-    rows = np.array([i for i, _ in group])
-    vertices = unit_vectors([p.ra for _, p in group], [p.dec for _, p in group])  # (n, k, 3)
+    rows = np.fromiter((i for i, _ in group), dtype=np.int64, count=len(group))
+    size = len(group[0][1].ra)
+    ras = np.fromiter((v for _, p in group for v in p.ra), dtype=float, count=len(group) * size)
+    decs = np.fromiter((v for _, p in group for v in p.dec), dtype=float, count=len(group) * size)
+    vertices = unit_vectors(ras.reshape(-1, size), decs.reshape(-1, size))      # (n, k, 3)
     chosen = points[rows]
     # A cap around each outline first: a point beyond it is outside, at least (distance to the
     # cap's centre - its radius) from the outline. Only points within a cap take the exact test,

@@ -89,9 +89,8 @@ def _simple_polygon(text: str) -> Polygon | None:
     words = text.split()
     if len(words) < 7 or words[0].upper() != "POLYGON" or "(" in text:
         return None
-    values = words[2:] if words[1].upper() in _EQUATORIAL_FRAMES else words[1:]
     try:
-        numbers = [float(v) for v in values]
+        numbers = list(map(float, words[2:] if words[1].upper() in _EQUATORIAL_FRAMES else words[1:]))
     except ValueError:
         return None
     # A NaN or an infinity anywhere makes the sum non-finite.
@@ -102,7 +101,8 @@ def _simple_polygon(text: str) -> Polygon | None:
         ra, dec = ra[:-1], dec[:-1]
     if min(dec) < -90.0 or max(dec) > 90.0:
         return None
-    return Polygon(tuple([r % 360.0 for r in ra]), tuple(dec))
+    # RA is kept as written (unit vectors do not mind 361 or -1).
+    return Polygon(tuple(ra), tuple(dec))
 
 
 def _shape(word: str, numbers: list[float], text: str) -> Shape:

@@ -195,6 +195,7 @@ def judge_rows(eph: Any, rows: Sequence[dict[str, Any]], *, region: Callable[[di
     frame_of: list[int] = []
     shapes_of: list[Any] = []
     sample_times: list[float] = []
+    first_mjd, last_mjd = eph.start_mjd, eph.stop_mjd
     for index, row in enumerate(rows):
         try:
             shapes = parse_region(region(row))
@@ -209,19 +210,19 @@ def judge_rows(eph: Any, rows: Sequence[dict[str, Any]], *, region: Callable[[di
         t_max = t_min if t_max is None else t_max
         if t_max < t_min:
             t_min, t_max = t_max, t_min
-        if not (eph.start_mjd <= t_max and t_min <= eph.stop_mjd):
+        if not (first_mjd <= t_max and t_min <= last_mjd):
             row[VERDICT] = {"inside": False, "reason": "observed outside the ephemeris window"}
             continue
+        row[VERDICT] = None
         if t_max - t_min <= step:
-            samples = [(t_min + t_max) / 2]
-        else:
-            count = min(MAX_SAMPLES_PER_FRAME, int(math.ceil((t_max - t_min) / step)) + 1)
-            samples = list(np.linspace(t_min, t_max, count))
-        for moment in samples:
             frame_of.append(index)
             shapes_of.append(shapes)
-            sample_times.append(moment)
-        row[VERDICT] = None
+            sample_times.append((t_min + t_max) / 2)
+            continue
+        count = min(MAX_SAMPLES_PER_FRAME, int(math.ceil((t_max - t_min) / step)) + 1)
+        frame_of.extend([index] * count)
+        shapes_of.extend([shapes] * count)
+        sample_times.extend(np.linspace(t_min, t_max, count).tolist())
     if not frame_of:
         return
     moments = np.asarray(sample_times)
