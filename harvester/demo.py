@@ -67,12 +67,11 @@ def sandbox_config(config: Config, base_urls: dict[str, str]) -> Config:
                     s = dataclasses.replace(s, poll_interval=0.05)  # the sandbox's jobs are quick
         elif s.kind == "obscore" and name in base_urls:
             s = dataclasses.replace(s, enabled=True)
-        # A source's own rate limit is per host, and every sandbox archive shares one host.
-        sources[name] = dataclasses.replace(s, rate_limit=None)
+        sources[name] = s
     config = with_base_urls(dataclasses.replace(config, sources=sources), base_urls)
     if "horizons" in base_urls and config.ephemeris is not None:
         config = dataclasses.replace(config, ephemeris=dataclasses.replace(
-            config.ephemeris, horizons_url=base_urls["horizons"], rate_limit=None))
+            config.ephemeris, horizons_url=base_urls["horizons"]))
     return dataclasses.replace(config, http=dataclasses.replace(
         config.http, rate_limit=100.0, backoff_initial=0.1, backoff_max=1.0))
 
