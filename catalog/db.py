@@ -84,26 +84,36 @@ class Catalog:
             self.conn.execute("COMMIT")
 
     def schema_version(self) -> int:
+        """The newest migration applied (0 for a file that is not a catalog yet)."""
+        return max(self.applied_versions(), default=0)
+
+    def applied_versions(self) -> set[int]:
         exists = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
         ).fetchone()
         if not exists:
-            return 0
-        row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        return row[0] or 0
+            return set()
+        return {row[0] for row in self.conn.execute("SELECT version FROM schema_version")}
 
     def migrate(self) -> None:
+        """Apply every known migration this catalog has not had, in order of number.
+
+        Applied migrations are a set, not a high-water mark: migrations are numbered when they
+        are assigned, and one with a lower number may be released after a higher one (6 and 7
+        merged after 8). A catalog that already had 8 still gets 6 and 7 when they arrive.
+        """
         try:
-            current = self.schema_version()
+            applied = self.applied_versions()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"{self.path}: not a catalog: {exc}") from None
-        if current > LATEST_VERSION:
+        newest = max(applied, default=0)
+        if newest > LATEST_VERSION:
             raise CatalogError(
-                f"{self.path}: catalog schema {current} is newer than this harvester "
+                f"{self.path}: catalog schema {newest} is newer than this harvester "
                 f"(knows up to {LATEST_VERSION}); upgrade the harvester"
             )
-        for version, description, sql in MIGRATIONS:
-            if version <= current:
+        for version, description, sql in sorted(MIGRATIONS):
+            if version in applied:
                 continue
             with self.transaction() as conn:
                 conn.execute(

@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from catalog import Catalog
-from catalog.migrations import LATEST_VERSION
+from catalog.migrations import LATEST_VERSION, MIGRATIONS
 from catalog.store import Reject, commit_page, finish_run, get_cursor, start_run
 from harvester.engine import product_row
 from harvester.errors import CatalogError
@@ -49,7 +49,7 @@ def test_new_catalog_is_wal_and_at_latest_schema(catalog):
 def test_migrations_run_once(db_path):
     Catalog.open(db_path).close()
     with Catalog.open(db_path) as again:
-        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == LATEST_VERSION
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_indexes_cover_what_users_ask(catalog):
@@ -58,6 +58,20 @@ def test_indexes_cover_what_users_ask(catalog):
     for name in ("idx_products_archive", "idx_products_obs_start", "idx_products_release_date",
                  "idx_products_first_seen", "idx_events_kind_time", "idx_events_time"):
         assert name in indexed
+
+
+def test_a_migration_released_after_a_higher_number_is_still_applied(db_path, monkeypatch):
+    """Numbers are assigned ahead of release: a catalog that already has migration 8 must still
+    get 6 when a harvester that knows 6 opens it."""
+    Catalog.open(db_path).close()
+    six = (6, "released late", "CREATE TABLE late_feature (id INTEGER PRIMARY KEY)")
+    monkeypatch.setattr("catalog.db.MIGRATIONS", sorted([*MIGRATIONS, six]))
+    with Catalog.open(db_path) as again:
+        assert 6 in again.applied_versions() and again.schema_version() == LATEST_VERSION
+        assert again.conn.execute("SELECT COUNT(*) FROM late_feature").fetchone()[0] == 0
+    with Catalog.open(db_path) as third:  # and only once
+        assert third.conn.execute("SELECT COUNT(*) FROM schema_version WHERE version = 6"
+                                  ).fetchone()[0] == 1
 
 
 def test_a_newer_catalog_is_refused(db_path):
