@@ -30,6 +30,13 @@ def _database(conn: sqlite3.Connection) -> Any:
     return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
 
+def quote_words(words: str) -> str:
+    """Words as a literal FTS5 query (each word quoted), as sqlite-utils and Datasette do it."""
+    import sqlite_utils
+
+    return sqlite_utils.Database(memory=True, execute_plugins=False).quote_fts(words)
+
+
 def has_search_index(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone() is not None
 
@@ -86,4 +93,4 @@ def index_problem(conn: sqlite3.Connection) -> str | None:
 
 
 __all__ = ["FTS_COLUMNS", "FTS_TABLE", "RESULT_COLUMNS", "has_search_index", "index_problem",
-           "rebuild_search_index", "search_products"]
+           "quote_words", "rebuild_search_index", "search_products"]
