@@ -81,6 +81,27 @@ def test_mast_row_is_hidden_until_it_appears_then_served(http):
         assert sandbox.clock == datetime(2025, 7, 22, 4, 0, tzinfo=UTC)
 
 
+def test_mast_download_serves_a_visible_observations_preview_as_a_real_jpeg(http):
+    """`/api/v0.1/Download/file?uri=mast:...` as astroquery's MAST_DOWNLOAD_URL calls it: the
+    jpegURL of an observation already served is a JPEG; an unknown file or one of an
+    observation not yet visible is a 404."""
+    uri = "mast:HST/product/o1_drc.jpg"
+    scenario = {"clock": "2025-07-21T00:00:00Z",
+                "mast": [mast_row(1, jpegURL=uri, appears="2025-07-21T12:00:00Z")]}
+    with Sandbox(scenario) as sandbox:
+        url = sandbox.base_urls["mast"] + "/api/v0.1/Download/file"
+        assert http.get(url, params={"uri": uri}, timeout=10).status_code == 404  # not yet
+        sandbox.set_clock("2025-07-21T12:00:00Z")
+        image = http.get(url, params={"uri": uri}, timeout=10)
+        assert image.status_code == 200 and image.headers["Content-Type"] == "image/jpeg"
+        assert image.content[:3] == b"\xff\xd8\xff" and image.content[-2:] == b"\xff\xd9"
+        # the preview file Mast.Caom.Products lists for it is served too
+        listed = http.get(url, params={"uri": "mast:HST/product/o1_preview.jpg"}, timeout=10)
+        assert listed.status_code == 200
+        missing = http.get(url, params={"uri": "mast:HST/product/o1_cal.fits"}, timeout=10)
+        assert missing.status_code == 404 and "File not found" in missing.text
+
+
 def test_mast_serves_metadata_of_exclusive_data_with_future_release(http, sb):
     data = mast(http, sb, [{"paramName": "proposal_id", "values": ["7676"]}])["data"]
     assert len(data) == 3
