@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from harvester.config import Config, load_config, with_base_urls
 
@@ -72,12 +73,27 @@ def show_watch(catalog_path: str, config: Config, now: datetime, echo: Callable[
     echo(f"  Full table and a chart: harvester gaps --catalog {catalog_path} --plot gaps.html")
 
 
+def show_news(catalog_path: str, links: Any, since: str, echo: Callable[[str], None]) -> None:
+    from harvester.news.render import render_text
+    from harvester.news.service import whats_new
+    from harvester.news.since import parse_since
+    from harvester.timeutil import parse_iso
+
+    echo(f"\n== harvester news --catalog {catalog_path} --since {since[:10]} (what the last "
+         "harvest brought, in plain words)")
+    digest = whats_new(catalog_path, parse_since(since, parse_iso(since)), now=parse_iso(since),
+                       links=links)
+    for line in render_text(digest).splitlines():
+        echo("  " + line if line else "")
+
+
 def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
              echo: Callable[[str], None]) -> None:
     from catalog.query import readonly_connection, run_query
     from catalog.status import source_status
     from harvester.alerts.demo import add_demo_subscription, show_pending_alerts
     from harvester.engine import harvest
+    from harvester.links import Links
     from harvester.output import write_rows
     from harvester.sandbox import Sandbox, default_scenario
 
@@ -107,6 +123,8 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
                 os.environ.pop("HARVESTER_NOW", None)
             else:
                 os.environ["HARVESTER_NOW"] = saved_now
+    # Links to the archives the user's config names, not to the sandbox that is gone by now.
+    show_news(catalog_path, Links.from_config(load_config(config_path)), LOOKS[-1][0], echo)
     show_watch(catalog_path, config, final_clock, echo)
     show_pending_alerts(catalog_path, echo, limit=8)
     echo(f"\n== harvester status --catalog {catalog_path}")
