@@ -91,7 +91,7 @@ def fit_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], width: int,
               drop: Sequence[str] = (), shrink: Sequence[str] = ()) -> Fitted:
     """Make a table at most `width` characters wide: first drop the columns named in `drop`
     (least useful first) while it is too wide, then cut the cells of the `shrink` columns (free
-    text: errors, reasons) to what is left."""
+    text: errors, reasons) to what is left, each in proportion to its length."""
     from tabulate import MIN_PADDING
 
     kept = list(columns)
@@ -115,22 +115,24 @@ def fit_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], width: int,
                 del row[index]
             fitted.dropped.append(name)
     excess = total(widths()) - width
-    for name in shrink:
-        if excess <= 0:
-            break
-        if name not in kept:
-            continue
-        index = kept.index(name)
-        current = widths()[index]
-        floor = max(len(name) + MIN_PADDING, _NARROWEST)
-        cut = min(excess, current - floor)
-        if cut <= 0:
-            continue
-        narrower = current - cut
-        for row in cells:
-            if len(row[index]) > narrower:
-                row[index] = clip(row[index], narrower)
-                if name not in fitted.clipped:
-                    fitted.clipped.append(name)
-        excess -= cut
+    if excess > 0:
+        # Cut the free-text columns in proportion to how much each has beyond its floor, so
+        # one long column does not lose everything while another keeps all.
+        current = widths()
+        slack = {}
+        for name in shrink:
+            if name in kept:
+                index = kept.index(name)
+                floor = max(len(name) + MIN_PADDING, _NARROWEST)
+                slack[index] = max(current[index] - floor, 0)
+        spare = sum(slack.values())
+        for index, room in slack.items():
+            if not room or not spare:
+                continue
+            narrower = current[index] - min(room, -(-excess * room // spare))  # ceiling
+            for row in cells:
+                if len(row[index]) > narrower:
+                    row[index] = clip(row[index], narrower)
+                    if kept[index] not in fitted.clipped:
+                        fitted.clipped.append(kept[index])
     return fitted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -232,7 +233,31 @@ def test_status_shows_each_source(sandbox, db_path, tmp_path):
     assert rows["pds"]["cursor"] == {"harvested_through": "2025-11-15T00:00:00.000Z"}
     assert rows["pds"]["last_new_product"].startswith("pds:urn:nasa:pds:mro_hirise")
     table = run_cli(["status", "--config", config]).stdout
-    assert "mast" in table and "pds" in table and "last_new_product" in table
+    assert "mast" in table and "pds" in table and "products" in table
+    assert max(len(line) for line in table.splitlines()) <= 100
+    wide = run_cli(["status", "--config", config, "--wide"]).stdout
+    assert "last_new_product" in wide and "harvested_through" in wide  # the cursor
+
+
+def test_status_fits_100_columns_with_long_errors_cut_and_whole_in_json(sandbox, db_path, tmp_path):
+    config = write_config(tmp_path, sandbox.base_urls, db_path)
+    sandbox.faults.add("http500", path_prefix="/mast", count=1000)
+    assert run_cli(["run", "--config", config], now=CLOCK_EARLY).returncode == 1
+    # An archive's error can be a page long (an HTML error page quoted in the message).
+    long_tail = " ".join(f"detail{n}" for n in range(80))
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE runs SET error = error || ' ' || ? WHERE source = 'mast'", (long_tail,))
+    conn.close()
+    table = run_cli(["status", "--config", config]).stdout
+    lines = table.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    error_line = next(line for line in lines if line.startswith("  mast: "))
+    assert "HTTP 500" in error_line and error_line.endswith("...")
+    assert "--format json has full errors" in table
+    rows = {r["source"]: r for r in json.loads(run_cli(["status", "--config", config,
+                                                        "--format", "json"]).stdout)}
+    assert rows["mast"]["error"].endswith("detail79") and "HTTP 500" in rows["mast"]["error"]
 
 
 def test_pds_stops_when_every_hit_is_seen_without_an_empty_request(sandbox, db_path, now):
