@@ -187,8 +187,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
-# Bookkeeping no reader needs on the home page.
-HIDDEN = ("schema_version", "sqlite_sequence", "alerts_instance")
+# Bookkeeping no reader needs on the home page (news_readers also holds login names).
+HIDDEN = ("schema_version", "sqlite_sequence", "alerts_instance", "news_readers")
 
 # Where an archive names a preview image in the product's extra (MAST jpegURL, EPN-TAP
 # thumbnail_url); the page shows it as an image (harvester.web.pages, harvester.links).
