@@ -76,7 +76,6 @@ class Digest:
                     or self.sources.total or self.updated_products or self.other)
 
 
-
 def build_digest(items: Iterable[Item], *, heading: str, since: str | None = None,
                  per_section: int = PER_SECTION) -> Digest:
     digest = Digest(heading=heading, since=since)
