@@ -156,7 +156,10 @@ def _md(text: str) -> str:
 
 
 def _md_link(text: str, url: str | None) -> str:
-    return f"[{_md(text)}](<{url}>)" if url else _md(text)
+    if not url:
+        return _md(text)
+    safe = url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+    return f"[{_md(text)}](<{safe}>)"
 
 
 def render_markdown(digest: Digest) -> str:

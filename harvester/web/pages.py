@@ -11,6 +11,7 @@ import asyncio
 import html
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -133,9 +134,10 @@ async def news_page(datasette: Any, request: Any) -> Response:
         text = render(digest, fmt)
         kind = "application/json" if fmt == "json" else "text/plain"
         return Response(text, content_type=f"{kind}; charset=utf-8")
-    links = (f'<p><small>Also as <a href="{NEWS_PATH}?since={html.escape(since_text)}&amp;format=json">'
-             f'JSON</a> or <a href="{NEWS_PATH}?since={html.escape(since_text)}&amp;format=markdown">'
-             "Markdown</a>; on the command line: <code>harvester news</code>.</small></p>")
+    since_q = html.escape(quote(since_text), quote=True)
+    links = (f'<p><small>Also as <a href="{NEWS_PATH}?since={since_q}&amp;format=json">JSON</a> '
+             f'or <a href="{NEWS_PATH}?since={since_q}&amp;format=markdown">Markdown</a>; on the '
+             "command line: <code>harvester news</code>.</small></p>")
     return await _page(datasette, request, "What's new", render_html(digest) + links, form)
 
 
