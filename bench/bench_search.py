@@ -206,7 +206,7 @@ def report(args: argparse.Namespace, writes: dict, rebuild: list[float], search:
               "which fires no trigger (tests/test_search.py checks that the index is untouched), "
               f"so its ratio ({rerun:.2f}x) is how much runs vary on this machine. A rare "
               "word is found through the index without reading the table; a word in one product "
-              "in ten returns tens of thousands of rows ranked by bm25, which costs about what "
+              "in ten returns thousands of rows ranked by bm25, which costs about what "
               "an unranked scan does. The times include opening the catalog read-only and "
               "quoting the words."]
     return "\n".join(lines)
