@@ -84,32 +84,26 @@ class Catalog:
             self.conn.execute("COMMIT")
 
     def schema_version(self) -> int:
-        """The newest migration applied (0 for a file that is not a catalog yet)."""
-        return max(self.applied_versions(), default=0)
-
-    def applied_versions(self) -> set[int]:
         exists = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
         ).fetchone()
         if not exists:
-            return set()
-        return {row[0] for row in self.conn.execute("SELECT version FROM schema_version")}
+            return 0
+        row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return row[0] or 0
 
     def migrate(self) -> None:
-        """Apply every known migration this catalog has not had, in order of number.
-
-        Applied migrations are a set, not a high-water mark: migrations are numbered when they
-        are assigned, and one with a lower number may be released after a higher one (6 and 7
-        merged after 8). A catalog that already had 8 still gets 6 and 7 when they arrive.
-        """
+        """Apply every listed migration this catalog has not recorded, in order. Not only those
+        above its highest number: migration numbers are handed to parallel branches in advance,
+        so a catalog made by one branch (at 9) must still get 6-8 when they merge."""
         try:
-            applied = self.applied_versions()
+            current = self.schema_version()
+            applied = self.applied_versions() if current else set()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"{self.path}: not a catalog: {exc}") from None
-        newest = max(applied, default=0)
-        if newest > LATEST_VERSION:
+        if current > LATEST_VERSION:
             raise CatalogError(
-                f"{self.path}: catalog schema {newest} is newer than this harvester "
+                f"{self.path}: catalog schema {current} is newer than this harvester "
                 f"(knows up to {LATEST_VERSION}); upgrade the harvester"
             )
         for version, description, sql in sorted(MIGRATIONS):
@@ -120,12 +114,19 @@ class Catalog:
                     "CREATE TABLE IF NOT EXISTS schema_version ("
                     "version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)"
                 )
+                # Another process may have applied it since we looked (it holds no lock yet).
+                if conn.execute("SELECT 1 FROM schema_version WHERE version = ?",
+                                (version,)).fetchone():
+                    continue
                 for statement in _statements(sql):
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_version VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
                     (version, description),
                 )
+
+    def applied_versions(self) -> set[int]:
+        return {row[0] for row in self.conn.execute("SELECT version FROM schema_version")}
 
 
 def _statements(script: str) -> list[str]:

@@ -25,7 +25,12 @@ FORBIDDEN = {
     "harvester.news": ("harvester.engine", "harvester.cli", "harvester.watch", "harvester.alerts",
                        "harvester.web", "requests"),
     "harvester.web": ("harvester.engine", "harvester.cli", "requests"),
-    "harvester.sandbox": ("harvester.cli", "harvester.engine", "harvester.sources", "catalog"),
+    "harvester.sandbox": ("harvester.cli", "harvester.engine", "harvester.sources", "catalog",
+                          "harvester.footprint", "harvester.ephemeris"),
+    "harvester.footprint": ("catalog", "harvester.http", "harvester.sources", "harvester.engine",
+                            "harvester.cli", "requests"),
+    "harvester.ephemeris": ("harvester.sources", "harvester.engine", "harvester.cli",
+                            "harvester.watch", "harvester.alerts"),
 }
 
 
