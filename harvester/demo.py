@@ -52,12 +52,14 @@ def sandbox_config(config: Config, base_urls: dict[str, str]) -> Config:
 
 
 def resolve_names(config: Config, base_urls: dict[str, str], echo: Callable[[str], None]) -> None:
+    from harvester.engine import archive_target_ids
     from harvester.names.store import resolve_and_store
     from harvester.timeutil import iso, utcnow
 
-    echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC")
+    echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC,"
+         " and its context LID from the PDS registry")
     outcome = resolve_and_store(config, sbdb_base=base_urls["sbdb"], mpc_base=base_urls["mpc"],
-                                now=iso(utcnow()))
+                                now=iso(utcnow()), archives=archive_target_ids)
     for answer in outcome.answers:
         accepted = ", ".join(c.text for c in answer.accepted) or "none"
         echo(f"  {answer.service}: {answer.error or 'accepted ' + accepted}")

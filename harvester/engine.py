@@ -96,11 +96,12 @@ def product_row(product: Product) -> dict[str, Any]:
 _PRODUCT_FIELDS = [f.name for f in dataclasses.fields(Product)]
 
 
-def build_source(config: Config, name: str, matcher: AliasMatcher, http: Any) -> Source:
+def build_source(config: Config, name: str, matcher: AliasMatcher, http: Any,
+                 target_ids: list[str] | None = None) -> Source:
     settings = config.sources[name]
     cls = source_class(settings.kind)
     return cls(SourceContext(name=name, settings=settings, matcher=matcher, http=http,
-                             now=utcnow()))
+                             now=utcnow(), target_ids=list(target_ids or [])))
 
 
 def harvest(
@@ -161,6 +162,44 @@ def after_harvest(catalog: Catalog, config: Config, report: HarvestReport) -> No
     alerts_after_harvest(catalog, config, report)
 
 
+def store_target_ids(catalog: Catalog, source: Source, now: str) -> int:
+    """Keep what the source found by asking its archive (PDS target context LIDs) in the
+    aliases table, with where it came from. A copy also lives in the source's cursor, so a run
+    killed before this point loses nothing."""
+    from catalog.aliases import TARGET_LID, StoredAlias, store_aliases
+
+    found = [StoredAlias(alias=t.value, service=source.name, field=t.field, raw=t.raw, query=t.query,
+                         kind=TARGET_LID) for t in source.found_target_ids]
+    return store_aliases(catalog, found, now) if found else 0
+
+
+def archive_target_ids(config: Config, http: Any, aliases: list[str]) -> list[Any]:
+    """Ask every enabled source's archive for its own identifiers of the target (PDS target
+    context LIDs), as `harvester target resolve` does: one ServiceAnswer per source that has
+    such identifiers, naming the source as the service."""
+    from harvester.names.resolve import Candidate, ServiceAnswer
+
+    matcher = AliasMatcher(config.target.name, aliases)
+    answers = []
+    for name in config.enabled_sources():
+        source = build_source(config, name, matcher, http)
+        if type(source).discover_target_ids is Source.discover_target_ids:
+            continue
+        answer = ServiceAnswer(service=name, query="target context products",
+                               url=config.sources[name].base_url)
+        try:
+            found = source.discover_target_ids()
+        except HarvesterError as exc:
+            answer.error = str(exc)
+        else:
+            answer.candidates = [Candidate(t.value, t.field, kind="target_lid", raw=t.raw) for t in found]
+            answer.query = found[0].query if found else answer.query
+            if not found:
+                answer.note = "no context product names the target"
+        answers.append(answer)
+    return answers
+
+
 def select_sources(config: Config, only: list[str] | None) -> list[str]:
     if not only:
         return config.enabled_sources()
@@ -184,8 +223,10 @@ def harvest_source(
     progress: ProgressFn | None = None,
     stop: GracefulStop | None = None,
 ) -> SourceResult:
+    from catalog.aliases import stored_target_ids
+
     settings = config.sources[name]
-    source = build_source(config, name, matcher, http)
+    source = build_source(config, name, matcher, http, stored_target_ids(catalog))
     if settings.rate_limit:
         http.set_rate_limit(settings.base_url, settings.rate_limit)
     result = SourceResult(source=name, archive=source.archive)
@@ -198,6 +239,7 @@ def harvest_source(
                        progress=progress, stop=stop)
         result.requests = http.requests_made - requests_before
         result.seconds = time.monotonic() - started
+        store_target_ids(catalog, source, iso(utcnow()))
         finish_run(catalog, result.run_id, source=name, archive=source.archive,
                    status=result.status, now=iso(utcnow()), requests=result.requests,
                    error=result.error)

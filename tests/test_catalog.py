@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from catalog import Catalog
-from catalog.migrations import LATEST_VERSION
+from catalog.migrations import LATEST_VERSION, MIGRATIONS
 from catalog.store import Reject, commit_page, finish_run, get_cursor, start_run
 from harvester.engine import product_row
 from harvester.errors import CatalogError
@@ -49,7 +49,8 @@ def test_new_catalog_is_wal_and_at_latest_schema(catalog):
 def test_migrations_run_once(db_path):
     Catalog.open(db_path).close()
     with Catalog.open(db_path) as again:
-        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == LATEST_VERSION
+        # Migration numbers are handed out per feature and may leave gaps: count them, not the top.
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_indexes_cover_what_users_ask(catalog):
