@@ -31,6 +31,7 @@ from harvester.errors import ConfigError, HarvesterError, RecordRejected
 from harvester.lock import CatalogLock
 from harvester.logs import run_context
 from harvester.names.matcher import AliasMatcher
+from harvester.names.platforms import Platforms, platforms_of
 from harvester.product import Product
 from harvester.shutdown import GracefulStop, HarvestStopped
 from harvester.sources import source_class
@@ -124,6 +125,7 @@ def harvest(
         try:
             mark_interrupted_runs(catalog, iso(utcnow()))
             matcher = build_matcher(catalog, config)
+            platforms = platforms_of(config)
             http = HttpClient(config.http)
             try:
                 for name in names:
@@ -131,7 +133,7 @@ def harvest(
                         break
                     report.results.append(
                         harvest_source(catalog, config, name, matcher, http, full=full,
-                                       progress=progress, stop=stop)
+                                       progress=progress, stop=stop, platforms=platforms)
                     )
             finally:
                 http.close()
@@ -222,6 +224,7 @@ def harvest_source(
     full: bool = False,
     progress: ProgressFn | None = None,
     stop: GracefulStop | None = None,
+    platforms: Platforms | None = None,
 ) -> SourceResult:
     from catalog.aliases import stored_target_ids
 
@@ -236,7 +239,7 @@ def harvest_source(
     with run_context(result.run_id, name):
         _harvest_pages(catalog, source, result, http, requests_before,
                        cursor=None if full else get_cursor(catalog, name),
-                       progress=progress, stop=stop)
+                       progress=progress, stop=stop, platforms=platforms)
         result.requests = http.requests_made - requests_before
         result.seconds = time.monotonic() - started
         store_target_ids(catalog, source, iso(utcnow()))
@@ -254,14 +257,15 @@ def harvest_source(
 
 def _harvest_pages(catalog: Catalog, source: Source, result: SourceResult, http: Any,
                    requests_before: int, *, cursor: dict[str, Any] | None,
-                   progress: ProgressFn | None, stop: GracefulStop | None) -> None:
+                   progress: ProgressFn | None, stop: GracefulStop | None,
+                   platforms: Platforms | None = None) -> None:
     """Page through the archive into the catalog, recording the outcome in `result`."""
     name = source.name
     log.info("run %d of %s started from cursor %s", result.run_id, name, json.dumps(cursor))
     try:
         pages = source.fetch_pages(cursor)
         while (page := _next_page(pages, stop)) is not None:
-            products, rejects, skipped = normalize_page(source, page.records)
+            products, rejects, skipped = normalize_page(source, page.records, platforms)
             result.requests = http.requests_made - requests_before
             stored = commit_page(
                 catalog, source=name, archive=source.archive, run_id=result.run_id,
@@ -307,7 +311,8 @@ def _next_page(pages: Any, stop: GracefulStop | None) -> Any:
         return next(pages, None)
 
 
-def normalize_page(source: Source, records: list[Any]) -> tuple[list[dict], list[Reject], int]:
+def normalize_page(source: Source, records: list[Any], platforms: Platforms | None = None
+                   ) -> tuple[list[dict], list[Reject], int]:
     products: list[dict[str, Any]] = []
     rejects: list[Reject] = []
     skipped = 0
@@ -327,8 +332,11 @@ def normalize_page(source: Source, records: list[Any]) -> tuple[list[dict], list
             continue
         if product is None:
             skipped += 1
-        else:
-            products.append(product_row(product))
+            continue
+        if platforms is not None:
+            # One identity per platform and instrument, whatever the archive's spelling.
+            platforms.normalize(product)
+        products.append(product_row(product))
     return products, rejects, skipped
 
 

@@ -131,7 +131,9 @@ def test_cursor_moves_on_the_archives_time(sandbox, db_path, now):
     assert json.loads(cursors["pds"]) == {"harvested_through": "2025-11-15T00:00:00.000Z",
                                           "contexts": {"checked_at": "2025-12-01T00:00:00.000Z",
                                                        "lids": []}}
-    assert json.loads(cursors["mast"]) == {"watermark": "2025-12-01T00:00:00.000Z"}
+    # MAST's name-free query (TESS Sector 1751, shipped in the config) keeps its own time.
+    assert json.loads(cursors["mast"]) == {"watermark": "2025-12-01T00:00:00.000Z",
+                                           "queries": {"tess-s1751": "2025-12-01T00:00:00.000Z"}}
 
 
 def test_a_rerun_makes_one_request_per_query(sandbox, db_path, now):
