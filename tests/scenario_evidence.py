@@ -56,5 +56,8 @@ def evidence(scenario: dict[str, Any]) -> dict[tuple[str, str], str]:
                 current = None
             if current:
                 name = row.get("service") if archive == "obscore" else "psa"
-                found[(name, str(row[key]))] = current
+                native = str(row[key])
+                if archive == "obscore" and row.get("obs_id"):
+                    native += f"#{row['obs_id']}"  # ObsCore products are (publisher DID, obs_id)
+                found[(name, native)] = current
     return found
