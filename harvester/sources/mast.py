@@ -28,11 +28,14 @@ from typing import Any
 from harvester.errors import ConfigError, RecordRejected, SourceError
 from harvester.product import Product
 from harvester.settings import SourceSettings
-from harvester.sources.base import Page, Source
+from harvester.sources.base import Page, Probe, Source
 from harvester.sources.values import number as _number
 from harvester.timeutil import datetime_to_mjd, iso, mjd_to_iso, parse_iso
 
 CALIB_LEVELS = {0: "raw", 1: "raw", 2: "calibrated", 3: "derived", 4: "derived"}
+# The columns normalize() and the cursor cannot do without.
+READ_COLUMNS = ("obsid", "target_name", "obs_collection", "instrument_name", "t_min", "t_max",
+                "t_obs_release")
 _QUERY_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _QUERY_KEYS = {"name", "collections", "sequence_number", "window", "instruments"}
 # MAST's t_obs_release filter wants a closed range; 100000 MJD is the year 2132.
@@ -322,6 +325,24 @@ class MastSource(Source):
             public_since=release_date if access == "public" else None,
             mission_names=_hlsp_observatory(record),
         )
+
+    def probe(self) -> Probe:
+        """One Mast.Caom.Filtered page of one row for the first name pattern: its envelope and
+        columns, and rowsFiltered, how many observations the pattern finds."""
+        payload = self.request_payload(self.settings.target_patterns[0], None, 1)
+        payload["pagesize"] = 1
+        answer = self.invoke(payload)
+        probe = Probe(request=f"POST {self.invoke_url} Mast.Caom.Filtered "
+                              f"target_name {self.settings.target_patterns[0]!r}, pagesize 1")
+        names = {f.get("name") for f in answer.get("fields") or [] if isinstance(f, dict)}
+        probe.missing = [c for c in READ_COLUMNS if c not in names]
+        if not isinstance(answer.get("data"), list):
+            probe.missing.insert(0, "data")
+        total = (answer.get("paging") or {}).get("rowsFiltered")
+        probe.records = total if isinstance(total, int) else None
+        if probe.records is None:
+            probe.missing.append("paging.rowsFiltered")
+        return probe
 
     @functools.cached_property
     def _queries(self) -> list[NameFreeQuery]:

@@ -33,9 +33,11 @@ from typing import Any
 from harvester.errors import ConfigError, RecordRejected, SourceError
 from harvester.product import Product
 from harvester.settings import SourceSettings
-from harvester.sources.base import Page, Source
+from harvester.sources.base import Page, Probe, Source
 from harvester.timeutil import iso, normalize_iso
 
+# ADES fields normalize() reads (`ref` may be empty, but the field is always there).
+READ_FIELDS = ("obsid", "obstime", "stn", "ref")
 # ADES fields kept in `extra` besides those with columns of their own.
 EXTRA_FIELDS = ("ra", "dec", "mag", "band", "mode", "astcat", "rmsra", "rmsdec", "rmscorr",
                 "rmsmag", "obssubid", "trksub", "trkid", "permid", "provid", "prog", "notes",
@@ -171,6 +173,19 @@ class MpcSource(Source):
 
     def native_id_of(self, record: Any) -> str | None:
         return _text(record, "obsid") if isinstance(record, dict) else None
+
+    def probe(self) -> Probe:
+        """get-obs for the designation (the MPC answers it whole): the ADES fields normalize()
+        reads, on every observation, and how many there are."""
+        answer = self.http.get_json(self.get_obs_url, json_body=self.request_body())
+        probe = Probe(request=f"GET {self.get_obs_url} {self.request_body()}")
+        observations = self.observations_of(answer)
+        probe.records = len(observations)
+        dicts = [o for o in observations if isinstance(o, dict)]
+        probe.missing = [f for f in READ_FIELDS if dicts and not any(f in o for o in dicts)]
+        if not dicts and observations:
+            probe.missing = ["observations as objects"]
+        return probe
 
     def normalize(self, record: Any) -> Product | None:
         if not isinstance(record, dict):

@@ -33,12 +33,24 @@ from typing import Any
 
 from harvester.errors import ConfigError, RecordRejected
 from harvester.product import Product
-from harvester.sources.base import Page, Source, SourceContext
-from harvester.sources.tap import TapQuery, TapSettings, adql_timestamp, any_like, in_list, keyset_pages
+from harvester.sources.base import Page, Probe, Source, SourceContext
+from harvester.sources.tap import (
+    TapQuery,
+    TapSettings,
+    adql_timestamp,
+    any_like,
+    in_list,
+    keyset_pages,
+    run_sync,
+    table_columns,
+)
 from harvester.sources.values import number as _number
 from harvester.timeutil import mjd_to_iso, normalize_iso, parse_iso
 
 ORDER = ["obs_publisher_did", "obs_id"]
+# The columns normalize() and the paging read (ObsCore 1.1 makes them mandatory).
+READ_COLUMNS = ("obs_publisher_did", "obs_id", "target_name", "obs_collection", "instrument_name",
+                "t_min", "t_max", "obs_release_date")
 CALIB_LEVELS = {0: "raw", 1: "raw", 2: "calibrated", 3: "derived", 4: "derived"}
 _ARCHIVE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 EXTRA_COLUMNS = (
@@ -159,6 +171,22 @@ class ObsCoreSource(Source):
             raw=record,
             public_since=release_date if access == "public" else None,
         )
+
+    def probe(self) -> Probe:
+        """A COUNT of the rows the run's name query selects (is the query accepted?), then
+        TAP_SCHEMA.columns of the table: is what normalize() reads there?"""
+        probe = Probe(request=f"{self.settings.base_url}/sync: COUNT(*) of the target query, then "
+                              f"TAP_SCHEMA.columns of {self.settings.table}")
+        where = " AND ".join(self.query(None).where)
+        answer = run_sync(self.http, self.settings.base_url,
+                          f"SELECT COUNT(*) AS n FROM {self.settings.table} WHERE {where}",
+                          maxrec=1, fmt=self.settings.format)
+        value = answer.rows[0][0] if answer.rows and answer.rows[0] else None
+        probe.records = int(value) if isinstance(value, int | float) else None
+        names = {n.lower() for n in table_columns(self.http, self.settings.base_url, self.settings.table,
+                                                   fmt=self.settings.format)}
+        probe.missing = [c for c in READ_COLUMNS if c not in names]
+        return probe
 
     def _access(self, release_date: str | None, data_rights: str | None) -> str:
         if release_date is not None:

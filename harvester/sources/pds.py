@@ -339,10 +339,15 @@ class PdsSource(Source):
     # ---- doctor
 
     def probe(self) -> Probe:
-        params = self.request_params(None, None)
+        found = self.discover_target_ids() if self.settings.discover_targets else []
+        params = self.request_params(None, None, self.known_lids([t.value for t in found]))
         params["limit"] = "5"
         answer = self.http.get_json(self.products_url, params=params)
-        probe = Probe(request=f"GET {self.products_url}?q=(the target's LIDs and names)&limit=5")
+        probe = Probe(request=f"GET {self.products_url}?q=(target contexts), then "
+                              "?q=(the target's LIDs and names)&limit=5")
+        if self.settings.discover_targets:
+            probe.note = ("target context: " + ", ".join(t.value for t in found) if found else
+                          "no context product names the target yet")
         if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
             probe.missing = ["data"]
             return probe

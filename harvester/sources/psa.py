@@ -374,7 +374,7 @@ class PsaSource(Source):
         probe = Probe(request=f"{self.settings.base_url}/sync: TAP_SCHEMA.columns of "
                               f"{self.settings.table}, then COUNT(*) of the target query")
         if names is None:
-            probe.missing = ["TAP_SCHEMA.columns"]
+            probe.missing = [f"TAP_SCHEMA.columns of {self.settings.table}"]
             return probe
         probe.missing = [c for c in READ_COLUMNS if c not in names]
         if "alt_target_name" not in names:
