@@ -55,6 +55,7 @@ class Config:
     alerts: Any = None
     schedule: Any = None
     platforms: Any = None
+    ephemeris: Any = None
 
     def enabled_sources(self) -> list[str]:
         return [name for name, s in self.sources.items() if s.enabled]
@@ -93,6 +94,7 @@ SECTIONS = {
     "alerts": "harvester.alerts.settings",
     "schedule": "harvester.schedule.settings",
     "platforms": "harvester.names.platforms",
+    "ephemeris": "harvester.ephemeris.settings",
 }
 _TOP_LEVEL = {"catalog", "target", "http", "sources", *SECTIONS}
 

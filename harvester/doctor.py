@@ -88,6 +88,8 @@ def check_source(config: Config, name: str, http: Any, matcher: AliasMatcher) ->
         check.verdict, check.detail = "changed", _first_line(exc)
     except (HarvesterError, NotImplementedError) as exc:
         check.verdict, check.detail = "error", _first_line(exc)
+    except Exception as exc:  # an adapter's bug is that source's verdict, never the doctor's end
+        check.verdict, check.detail = "error", _first_line(f"{type(exc).__name__}: {exc}")
     else:
         check.request, check.records, check.missing = probe.request, probe.records, probe.missing
         if probe.missing:

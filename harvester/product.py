@@ -47,6 +47,11 @@ class Product:
     # stored: the normalized values and the archive's own spelling in `extra` are.
     mission_names: list[str] = field(default_factory=list)
     instrument_names: list[str] = field(default_factory=list)
+    # Set by a source that finds products by another rule than the name (an ephemeris footprint
+    # test): what it found, kept in `product_matches`. Such a product never overwrites one that
+    # another source stored (found by name, or by another footprint search): one product per
+    # frame, with every finding recorded beside it. Not content.
+    evidence: dict[str, Any] | None = None
 
     @property
     def product_key(self) -> str:

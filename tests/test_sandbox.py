@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from datetime import UTC, datetime
@@ -285,7 +286,12 @@ def test_truncated_fault_sends_half_a_json_body_with_matching_length(http):
         with pytest.raises(ValueError):
             json.loads(resp.content)
         full = http.get(sandbox.base_urls["pds"] + "/products")
-        assert full.content.startswith(resp.content) and len(full.content) > len(resp.content)
+        # The summary's "took" (milliseconds, as the registry reports it) differs between answers.
+        def untimed(body: bytes) -> bytes:
+            return re.sub(rb'"took": \d+', b'"took": 0', body)
+
+        assert untimed(full.content).startswith(untimed(resp.content))
+        assert len(full.content) > len(resp.content)
 
 
 def test_html200_fault_is_an_html_page_with_status_200(http):
@@ -377,30 +383,25 @@ def test_load_scenario_reads_a_json_file(tmp_path):
         assert mast_pds(sandbox.product_counts()) == {"mast": 1, "pds": 0}
 
 
-def test_generated_scenario_of_150k_products_builds_and_serves_pages_fast(http):
-    started = time.monotonic()
+def test_generated_scenario_of_150k_products_builds_and_serves_pages(http):
+    """How fast is bench/bench.py's business (it records the sandbox's build time); tests never
+    assert wall-clock times."""
     scenario = generate_scenario(mast=100_000, pds=50_000, seed=1)
     with Sandbox(scenario) as sandbox:
-        built = time.monotonic() - started
         assert mast_pds(sandbox.product_counts()) == {"mast": 100_000, "pds": 50_000}
         filters = [{"paramName": "target_name", "values": [], "freeText": "%3I%"}]
         first = mast(http, sandbox, filters, page=1, pagesize=2000)
-        t0 = time.monotonic()
         second = mast(http, sandbox, filters, page=2, pagesize=2000)
-        page_time = time.monotonic() - t0
         assert first["paging"]["rowsFiltered"] > 10_000 and len(second["data"]) == 2000
         assert first["data"][-1]["obsid"] < second["data"][0]["obsid"]
         body = pds(http, sandbox, q=f'(ref_lid_target eq "{T3I}")', limit=1000,
                    sort=f"{HARVEST},lidvid")
         last = body["data"][-1]["properties"]
-        t0 = time.monotonic()
         nxt = pds(http, sandbox, q=f'(ref_lid_target eq "{T3I}")', limit=1000,
                   sort=f"{HARVEST},lidvid",
                   **{"search-after": f"{last[HARVEST][0]},{last['lidvid'][0]}"})
-        pds_time = time.monotonic() - t0
         assert body["summary"]["hits"] > 40_000 and len(nxt["data"]) == 1000
-    assert built < 10, f"building took {built:.1f}s"
-    assert page_time < 1.0 and pds_time < 1.0, (page_time, pds_time)
+        assert nxt["data"][0]["id"] != body["data"][-1]["id"]
 
 
 # ---------------------------------------------------------------- astroquery as a peer

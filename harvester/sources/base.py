@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from harvester.ephemeris.model import EphemerisProvider
 from harvester.http import HttpClient
 from harvester.names.matcher import AliasMatcher
 from harvester.product import Product
@@ -38,6 +39,9 @@ class SourceContext:
     http: HttpClient
     now: datetime
     target_ids: list[str] = field(default_factory=list)
+    # The target's ephemerides, for sources that search by position (the engine gives one
+    # backed by the catalog's cache; name-based sources never use it).
+    ephemerides: EphemerisProvider | None = None
 
 
 @dataclass
