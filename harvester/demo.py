@@ -1,6 +1,6 @@
-"""`harvester demo`: the offline tour. Sandbox archives in-process, two harvests a year apart on
+"""`harvester demo`: the offline tour. Sandbox archives in-process, three harvests a year apart on
 the scenario's clock (so the tour shows products arriving late and embargoes ending), then the
-status and a few SQL answers."""
+alerts, the status, a few SQL answers, and last the release watch as of the last harvest."""
 
 from __future__ import annotations
 
@@ -79,12 +79,14 @@ def sandbox_config(config: Config, base_urls: dict[str, str]) -> Config:
 
 
 def resolve_names(config: Config, base_urls: dict[str, str], echo: Callable[[str], None]) -> None:
+    from harvester.engine import archive_target_ids
     from harvester.names.store import resolve_and_store
     from harvester.timeutil import iso, utcnow
 
-    echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC")
+    echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC,"
+         " and its context LID from the PDS registry")
     outcome = resolve_and_store(config, sbdb_base=base_urls["sbdb"], mpc_base=base_urls["mpc"],
-                                now=iso(utcnow()))
+                                now=iso(utcnow()), archives=archive_target_ids)
     for answer in outcome.answers:
         accepted = ", ".join(c.text for c in answer.accepted) or "none"
         echo(f"  {answer.service}: {answer.error or 'accepted ' + accepted}")
@@ -131,6 +133,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
         config = sandbox_config(load_config(config_path, catalog_override=catalog_path),
                                 sandbox.base_urls)
         final_clock = sandbox.clock
+        last_look = final_clock
         saved_now = os.environ.get("HARVESTER_NOW")
         try:
             os.environ["HARVESTER_NOW"] = LOOKS[0][0]
@@ -138,7 +141,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
             resolve_names(config, sandbox.base_urls, echo)
             for clock, label in LOOKS:
                 clock = clock or final_clock.strftime("%Y-%m-%dT%H:%M:%SZ")
-                sandbox.set_clock(clock)
+                last_look = sandbox.set_clock(clock)
                 os.environ["HARVESTER_NOW"] = clock
                 echo(f"\n== Harvest at {clock} ({label}) from the sandbox archives at {sandbox.url}")
                 report = harvest(config)
@@ -151,7 +154,6 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
                 os.environ["HARVESTER_NOW"] = saved_now
     # Links to the archives the user's config names, not to the sandbox that is gone by now.
     show_news(catalog_path, Links.from_config(load_config(config_path)), LOOKS[-1][0], echo)
-    show_watch(catalog_path, config, final_clock, echo)
     show_pending_alerts(catalog_path, echo, limit=8)
     echo(f"\n== harvester status --catalog {catalog_path}")
     conn = readonly_connection(catalog_path)
@@ -165,5 +167,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
         echo(f"\n== {title}\n   harvester sql --catalog {catalog_path} \"{query}\"")
         cols, result_rows = run_query(catalog_path, query)
         write_rows(cols, result_rows, "table")
+    # Last, the watch as of the last harvest: what the catalog holds then is what it judges.
+    show_watch(catalog_path, config, last_look, echo)
     echo(f"\nThe catalog is {catalog_path}. Try: harvester sql --catalog {catalog_path} "
          "\"select * from products limit 5\"")

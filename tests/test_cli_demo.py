@@ -67,7 +67,7 @@ def test_sandbox_command_serves_until_stopped():
                 time.sleep(0.05)
         assert health.status_code == 200
         answer = requests.get(f"{url}/pds/api/search/1/products",
-                              params={"q": '(pds:Target_Identification.pds:name like "*3I*")'},
+                              params={"q": '(pds:Target_Identification.pds:name eq "3I/ATLAS")'},
                               headers={"Accept": "application/json"}, timeout=5).json()
         assert answer["summary"]["hits"] > 0
     finally:

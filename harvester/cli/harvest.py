@@ -159,7 +159,9 @@ NARROW_SHRINK = ("watch",)
 def _wide_status(rows: list[dict[str, Any]]) -> None:
     from harvester.output import write_rows
 
-    write_rows(WIDE_COLUMNS, [[_short(r.get(c)) for c in WIDE_COLUMNS] for r in rows], "table")
+    # The cursor whole, as the help says: it is what a user checks when a source stands still.
+    write_rows(WIDE_COLUMNS, [[_short(r.get(c), None if c == "cursor" else 60) for c in WIDE_COLUMNS]
+                              for r in rows], "table")
 
 
 def _narrow_status(rows: list[dict[str, Any]]) -> int:
@@ -203,7 +205,7 @@ def _minute(value: Any) -> str:
     return text
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, limit: int | None = 60) -> str:
     import json
 
     if value is None:
@@ -211,4 +213,4 @@ def _short(value: Any) -> str:
     if isinstance(value, dict):
         value = json.dumps(value, separators=(",", ":"))
     text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."

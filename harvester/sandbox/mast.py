@@ -27,7 +27,11 @@ from .reply import Reply, json_reply, text_reply
 from .timeutil import to_mjd
 from .util import gc_paused, wildcard_regex
 
-# Column set and types of a real Mast.Caom.Filtered answer, in its order.
+# Column set and types of a real Mast.Caom.Filtered answer (shared/fixtures/mast/advSearch.json,
+# in its order), plus three CAOM columns that answer lacks but today's service has and filters
+# on: intentType and provenance_name (astroquery docs/mast/mast_mastquery.rst, a Caom.Cone
+# answer) and sequence_number, the TESS sector (astroquery mast/tests/test_mast_remote.py filters
+# Mast.Caom.Filtered on it).
 FIELDS: list[dict[str, str]] = [
     {"name": n, "type": t} for n, t in [
         ("dataproduct_type", "string"), ("calib_level", "int"), ("obs_collection", "string"),
@@ -37,7 +41,9 @@ FIELDS: list[dict[str, str]] = [
         ("em_max", "float"), ("target_classification", "string"), ("obs_title", "string"),
         ("t_obs_release", "float"), ("instrument_name", "string"), ("proposal_pi", "string"),
         ("proposal_id", "string"), ("project", "string"), ("s_region", "string"),
-        ("jpegURL", "string"), ("dataURL", "string"), ("obsid", "string"), ("objID", "string"),
+        ("jpegURL", "string"), ("dataURL", "string"), ("intentType", "string"),
+        ("provenance_name", "string"), ("sequence_number", "int"),
+        ("obsid", "string"), ("objID", "string"),
     ]
 ]
 COLUMNS = [f["name"] for f in FIELDS]
@@ -144,6 +150,9 @@ def make_record(raw: dict[str, Any]) -> MastRecord:
         "s_region": get("s_region"),
         "jpegURL": get("jpegURL"),
         "dataURL": get("dataURL"),
+        "intentType": get("intentType", "science"),
+        "provenance_name": get("provenance_name"),
+        "sequence_number": get("sequence_number"),
         "obsid": obsid,
         "objID": get("objID", obsid + 7612867),
     }

@@ -52,6 +52,8 @@ def detail(status: ExpectedStatus) -> str:
     if status.status == "released":
         return f"{len(status.public_keys)}/{len(status.matches)} products public"
     if status.status == "exclusive":
+        if status.exclusive_until is None:
+            return f"embargoed, no release date stated ({len(status.matches)} products)"
         return f"embargoed until {_day(status.exclusive_until)} ({len(status.matches)} products)"
     if status.status == "overdue":
         return f"{status.overdue_days:g} days late"

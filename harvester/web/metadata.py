@@ -163,11 +163,15 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "aliases": (
-        "Designations of the target resolved from name services (harvester target resolve), "
-        "with where they came from; the matcher uses them besides the config's aliases.",
+        "Names of the target found by asking services, with where they came from: designations "
+        "from SBDB and the MPC (harvester target resolve; the matcher uses them besides the "
+        "config's aliases) and PDS target context LIDs from the registry (PDS harvests ask for "
+        "their products).",
         {
-            "alias": "the designation as matched",
-            "service": "which service gave it",
+            "alias": "the designation as matched, or the target LID",
+            "kind": "designation or target_lid",
+            "service": "which service gave it (sbdb, mpc, or the PDS source's name)",
+            "raw": "the text that matched (for a target LID: the context's name)",
             "refused": "why the matcher does not use it, if it does not",
         },
     ),
