@@ -16,9 +16,10 @@ from harvester.cli.group import common_options, handle_errors, load
 def serve(config_path: str | None, catalog_path: str | None, host: str, port: int) -> None:
     """Browse and query the catalog in a web browser (Datasette), read-only.
 
-    Tables and columns are explained, canned queries answer the usual questions (new this
-    week, expected observations, release latency, exclusive until, rejects), any SELECT runs
-    in the SQL box, and the events are an Atom feed. Needs the `web` extra.
+    What's new (the digest of harvester news), the release watch chart, a search box over the
+    products, preview images where the archive gives one; tables and columns explained, canned
+    queries for the usual questions (new this week, expected observations, release latency,
+    exclusive until, rejects), any SELECT in the SQL box, and the events as an Atom feed.
 
     \b
     Example:
@@ -28,4 +29,4 @@ def serve(config_path: str | None, catalog_path: str | None, host: str, port: in
     from harvester.web.app import serve as serve_catalog
 
     config = load(config_path, catalog_path)
-    serve_catalog(config.catalog.path, host=host, port=port, echo=click.echo)
+    serve_catalog(config.catalog.path, host=host, port=port, echo=click.echo, config=config)

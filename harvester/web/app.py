@@ -1,5 +1,9 @@
 """`harvester serve`: the catalog on a web page through Datasette, read-only.
 
+Besides the tables and canned queries: "What's new" (the `harvester news` digest) and the
+release watch chart on pages of their own, a search box over the products' full-text index,
+preview images where the archive gives one, and table pages that open on their rows.
+
 The catalog is opened with `?mode=ro` (not `immutable`: harvests keep writing to it, and an
 immutable open would not see their WAL), and the database refuses to hand out a writable
 connection at all, so nothing served can change the catalog: Datasette's SQL box accepts only
@@ -16,7 +20,11 @@ from typing import Any
 
 from harvester.errors import HarvesterError
 
-INSTALL_HINT = "harvester serve needs Datasette: pip install 'harvester-3i[web]'"
+INSTALL_HINT = ("harvester serve needs Datasette, which the harvester installs: reinstall it "
+                "(pip install -e . in its folder, or pip install harvester-3i)")
+TEMPLATES = Path(__file__).parent / "templates"
+# Long cells (raw JSON, extra) are cut on the page; the row page and JSON have them whole.
+TRUNCATE_CELLS = 300
 
 
 def require_datasette() -> None:
@@ -27,15 +35,19 @@ def require_datasette() -> None:
         raise HarvesterError(INSTALL_HINT) from None
 
 
-def build_datasette(catalog_path: str) -> Any:
-    """A Datasette over the catalog alone, with its metadata, canned queries and Atom feeds."""
+def build_datasette(catalog_path: str, config: Any = None) -> Any:
+    """A Datasette over the catalog alone, with its metadata, canned queries, Atom feeds and
+    the harvester's pages. `config` (a harvester Config) gives the release watch its campaign
+    and the links their MAST base URL; default: the packaged config."""
     from datasette.app import Datasette
     from datasette.database import Database
     from datasette.plugins import pm
     from datasette.utils import tilde_encode
 
     from catalog.db import open_readonly
+    from harvester.links import Links
     from harvester.web.metadata import build_metadata
+    from harvester.web.pages import WebContext
 
     class ReadOnlyDatabase(Database):
         def connect(self, write: bool = False) -> Any:
@@ -51,8 +63,15 @@ def build_datasette(catalog_path: str) -> Any:
     finally:
         conn.close()
     _register_atom_renderer(pm)
-    ds = Datasette(files=[], metadata=metadata,
-                   settings={"sql_time_limit_ms": 5000, "allow_download": False})
+    _register_pages(pm)
+    if config is None:
+        from harvester.config import load_config
+
+        config = load_config(None, catalog_override=path)
+    ds = Datasette(files=[], metadata=metadata, template_dir=str(TEMPLATES),
+                   settings={"sql_time_limit_ms": 5000, "allow_download": False,
+                             "truncate_cells_html": TRUNCATE_CELLS})
+    ds.harvester = WebContext(name=name, path=path, config=config, links=Links.from_config(config))
     for existing in list(ds.databases):
         if existing == "_memory":
             ds.remove_database(existing)
@@ -70,6 +89,13 @@ def _register_atom_renderer(pm: Any) -> None:
         pm.register(serve_atom, name="harvester-atom")
 
 
+def _register_pages(pm: Any) -> None:
+    from harvester.web import pages
+
+    if not pm.is_registered(pages):
+        pm.register(pages, name="harvester-pages")
+
+
 def listen(host: str, port: int) -> socket.socket:
     """Bind before starting, so port 0 can be told to the user and a busy port is one line."""
     try:
@@ -85,11 +111,12 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(catalog_path: str, *, host: str, port: int, echo: Callable[[str], Any]) -> None:
+def serve(catalog_path: str, *, host: str, port: int, echo: Callable[[str], Any],
+          config: Any = None) -> None:
     require_datasette()
     import uvicorn
 
-    ds = build_datasette(catalog_path)
+    ds = build_datasette(catalog_path, config)
     sock = listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
