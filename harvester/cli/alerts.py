@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from harvester.cli.group import EXIT_FAILED, common_options, handle_errors, load, now_option
+from harvester.cli.group import EXIT_FAILED, SECONDS, common_options, handle_errors, load, now_option
 
 
 def _open_catalog(config: Any) -> Any:
@@ -195,7 +195,7 @@ def alerts_group() -> None:
 @alerts_group.command("send")
 @common_options
 @click.option("--subscription", "only", metavar="NAME", help="Only this subscription's alerts.")
-@click.option("--wait", type=float, default=0.0, metavar="SECONDS",
+@click.option("--wait", type=SECONDS, default=0.0, metavar="SECONDS",
               help="Wait this long for another sender on the same catalog to finish.")
 @now_option
 @handle_errors

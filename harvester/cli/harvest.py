@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from harvester.cli.group import EXIT_FAILED, Failure, common_options, handle_errors, load, now_option
+from harvester.cli.group import (
+    EXIT_FAILED,
+    SECONDS,
+    Failure,
+    common_options,
+    handle_errors,
+    load,
+    now_option,
+)
 
 
 class Progress:
@@ -32,7 +40,7 @@ class Progress:
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Harvest only this source (repeatable). Default: every enabled source.")
 @click.option("--full", is_flag=True, help="Ignore the cursors: re-read each archive's whole window.")
-@click.option("--wait", "lock_wait", type=float, default=None, metavar="SECONDS",
+@click.option("--wait", "lock_wait", type=SECONDS, default=None, metavar="SECONDS",
               help="Wait this long for another run on the same catalog to finish.")
 @click.option("--due", is_flag=True,
               help="Only the sources whose cadence says they are due (for a frequent cron line).")

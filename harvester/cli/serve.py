@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from harvester.cli.group import common_options, handle_errors, load
+from harvester.cli.group import PORT, common_options, handle_errors, load
 
 
 @click.command()
 @common_options
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 opens it to the network).")
-@click.option("--port", type=int, default=8001, show_default=True, help="0 picks a free port.")
+@click.option("--port", type=PORT, default=8001, show_default=True, help="0 picks a free port.")
 @handle_errors
 def serve(config_path: str | None, catalog_path: str | None, host: str, port: int) -> None:
     """Browse and query the catalog in a web browser (Datasette), read-only.

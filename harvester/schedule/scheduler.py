@@ -80,7 +80,15 @@ def due_times(config: Config, conn: sqlite3.Connection | None, now: datetime,
     for name in names or config.enabled_sources():
         cadence = cadence_of(config.sources[name])
         last = attempts.get(name)
-        result.append(Due(name, cadence, next_tick(cadence, last) if last else now))
+        try:
+            at = next_tick(cadence, last) if last else now
+        except (ValueError, KeyError) as exc:
+            # The config check refuses cadences that never fire; should one get through, that
+            # source is never due and the others are scheduled as usual.
+            log.warning("source %s: cadence %r gives no next time (%s); not scheduled", name,
+                        cadence, exc)
+            continue
+        result.append(Due(name, cadence, at))
     return sorted(result, key=lambda d: (d.at, d.source))
 
 
@@ -124,7 +132,7 @@ def add_due_times(rows: list[dict[str, Any]], config: Config, conn: sqlite3.Conn
             continue
         row["cadence"] = cadence_of(settings)
         if row["source"] not in due:
-            row["next_due"] = "disabled"
+            row["next_due"] = "disabled" if not settings.enabled else "never (bad cadence)"
         else:
             at = due[row["source"]].at
             row["next_due"] = "now" if at <= now else iso(at)

@@ -14,6 +14,7 @@ import html
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from harvester.errors import ConfigError, HarvesterError
 from harvester.watch.campaign import day_start
 from harvester.watch.evaluate import WatchReport
 from harvester.watch.status import ExpectedStatus
@@ -278,10 +279,33 @@ def render_html(report: WatchReport) -> str:
         "</body></html>\n")
 
 
+CHART_FORMATS = (".svg", ".html", ".htm")
+
+
+def check_chart_path(path: str | Path) -> Path:
+    """Where the chart can be written: a .svg or .html file in a directory that exists. Checked
+    before the watch is evaluated, so a typo costs nothing."""
+    target = Path(path)
+    if target.suffix.lower() not in CHART_FORMATS:
+        raise ConfigError(f"--plot {path}: the chart is written as SVG (.svg) or as an HTML page "
+                          "with the table (.html); give one of those (for a PNG, open the SVG in "
+                          "a browser, or convert it: rsvg-convert gaps.svg > gaps.png)")
+    if target.is_dir():
+        raise ConfigError(f"--plot {path}: is a directory; give the chart's file name")
+    parent = target.absolute().parent
+    if not parent.is_dir():
+        raise ConfigError(f"--plot {path}: directory {parent} does not exist")
+    return target
+
+
 def write_chart(report: WatchReport, path: str | Path) -> None:
     """Write the chart as SVG, or as an HTML page (chart and table) for .html/.htm."""
-    target = Path(path)
+    target = check_chart_path(path)
     text = render_html(report) if target.suffix.lower() in (".html", ".htm") else render_svg(report)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HarvesterError(f"--plot {path}: cannot write the chart: {exc.strerror or exc}") from None
