@@ -4,9 +4,16 @@ Never edit a released migration: add the next module and list it here."""
 
 from __future__ import annotations
 
-from catalog.migrations import m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats
+from catalog.migrations import (
+    m001_core,
+    m002_aliases,
+    m003_watch,
+    m004_alerts,
+    m005_heartbeats,
+    m006_match_backoff,
+)
 
-_MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats)
+_MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats, m006_match_backoff)
 
 MIGRATIONS: list[tuple[int, str, str]] = [(m.VERSION, m.DESCRIPTION, m.SQL) for m in _MODULES]
 LATEST_VERSION = MIGRATIONS[-1][0]
