@@ -13,11 +13,23 @@ import base64
 import csv
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 FORMATS = ("table", "csv", "json")
+
+
+# Characters XML 1.0 cannot hold at all, not even escaped: C0 controls but tab, newline and
+# carriage return, lone surrogates, and the two non-characters U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: Any) -> str:
+    """Text fit for an XML document (an Atom feed): characters XML cannot hold are dropped, so
+    one odd character in a title never makes the whole feed unreadable."""
+    return _NOT_XML.sub("", str(value))
 
 
 def write_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str,
