@@ -82,10 +82,24 @@ def _readonly_uri(path: str, *, immutable: bool) -> str:
     return f"{Path(path).resolve().as_uri()}?{'immutable=1' if immutable else 'mode=ro'}"
 
 
+def readonly_uri(conn: sqlite3.Connection, path: str | Path) -> str:
+    """The URI open_readonly used for `conn` (mode=ro, or immutable=1 where it had to), for
+    whoever opens more connections to the same file (the web page's thread pool)."""
+    return _readonly_uri(str(path), immutable=bool(getattr(conn, "immutable", False)))
+
+
+class ReadOnlyConnection(sqlite3.Connection):
+    """A reader's connection; `immutable` says it was opened with immutable=1."""
+
+    immutable = False
+
+
 def _connect(path: str, *, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(_readonly_uri(path, immutable=immutable), uri=True,
-                               isolation_level=None, check_same_thread=False)
+                               isolation_level=None, check_same_thread=False,
+                               factory=ReadOnlyConnection)
+        conn.immutable = immutable
         conn.execute("PRAGMA query_only = ON")
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

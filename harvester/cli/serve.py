@@ -12,13 +12,18 @@ from harvester.cli.group import PORT, common_options, handle_errors, load
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 opens it to the network).")
 @click.option("--port", type=PORT, default=8001, show_default=True, help="0 picks a free port.")
+@click.option("--show-alerts", is_flag=True,
+              help="Also list the alert subscriptions and deliveries (addresses redacted).")
 @handle_errors
-def serve(config_path: str | None, catalog_path: str | None, host: str, port: int) -> None:
+def serve(config_path: str | None, catalog_path: str | None, host: str, port: int,
+          show_alerts: bool) -> None:
     """Browse and query the catalog in a web browser (Datasette), read-only.
 
     Tables and columns are explained, canned queries answer the usual questions (new this
     week, expected observations, release latency, exclusive until, rejects), any SELECT runs
-    in the SQL box, and the events are an Atom feed. Needs the `web` extra.
+    in the SQL box (within 5 s and 1,000 rows), and the events are an Atom feed. Who gets
+    alerts, and where, is not shown unless --show-alerts (and then redacted). Needs the `web`
+    extra.
 
     \b
     Example:
@@ -28,4 +33,5 @@ def serve(config_path: str | None, catalog_path: str | None, host: str, port: in
     from harvester.web.app import serve as serve_catalog
 
     config = load(config_path, catalog_path)
-    serve_catalog(config.catalog.path, host=host, port=port, echo=click.echo)
+    serve_catalog(config.catalog.path, host=host, port=port, echo=click.echo,
+                  show_alerts=show_alerts)
