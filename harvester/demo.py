@@ -80,6 +80,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
     from harvester.engine import harvest
     from harvester.output import write_rows
     from harvester.sandbox import Sandbox, default_scenario
+    from harvester.timeutil import parse_iso
 
     if not keep:
         for suffix in ("", "-wal", "-shm", ".lock"):
@@ -96,6 +97,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
             resolve_names(config, sandbox.base_urls, echo)
             for clock, label in LOOKS:
                 clock = clock or final_clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+                last_look = parse_iso(clock)
                 sandbox.set_clock(clock)
                 os.environ["HARVESTER_NOW"] = clock
                 echo(f"\n== Harvest at {clock} ({label}) from the sandbox archives at {sandbox.url}")
@@ -107,7 +109,8 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
                 os.environ.pop("HARVESTER_NOW", None)
             else:
                 os.environ["HARVESTER_NOW"] = saved_now
-    show_watch(catalog_path, config, final_clock, echo)
+    # As of the last harvest: the watch's statuses and the catalog then describe the same day.
+    show_watch(catalog_path, config, last_look, echo)
     show_pending_alerts(catalog_path, echo, limit=8)
     echo(f"\n== harvester status --catalog {catalog_path}")
     conn = readonly_connection(catalog_path)
