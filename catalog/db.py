@@ -32,7 +32,7 @@ def primary_code(exc: BaseException) -> int | None:
 def damaged(path: str | Path, exc: BaseException | str) -> CatalogDamagedError:
     """The one line for a corrupt catalog: what SQLite said and how to get a good file back."""
     return CatalogDamagedError(
-        f"{path} is damaged (SQLite: {exc}); stopped without writing to it. To recover: "
+        f"{path} is damaged (SQLite: {exc}); nothing more was written to it. To recover: "
         f"sqlite3 {path} .recover | sqlite3 recovered.db, then harvester run --full --catalog "
         "recovered.db to re-read what was lost (or restore a backup)")
 
@@ -46,10 +46,22 @@ def storage_error(exc: BaseException, path: str | Path) -> CatalogError | None:
     if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return damaged(path, exc)
     if code in _CANNOT_WRITE:
+        why = _CANNOT_WRITE[code]
+        if code in (SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN) and disk_full(path):
+            why = "the disk is full"  # SQLite says "disk I/O error" when the WAL index cannot grow
         return CatalogWriteError(
-            f"{path}: cannot write the catalog: {_CANNOT_WRITE[code]} (SQLite: {exc}); what was "
-            "being written was rolled back and nothing else changed")
+            f"{path}: cannot write the catalog: {why} (SQLite: {exc}); what was being written "
+            "was rolled back and nothing else changed")
     return None
+
+
+def disk_full(path: str | Path) -> bool:
+    """Is the file system holding `path` out of space (less than a few pages left)?"""
+    try:
+        stats = os.statvfs(Path(path).absolute().parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
 
 
 def _has_sqlite_header(path: str | Path) -> bool:
@@ -138,9 +150,9 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     """A connection that cannot write, for user queries and reports.
 
     `mode=ro` first: it sees what a running harvest has committed (the WAL). In a read-only
-    directory SQLite cannot make the WAL's shared-memory file and refuses; then, when no WAL
-    file is left beside the catalog (a harvest that ended folds it into the file and removes
-    it), `immutable=1` reads the file as it is, which is then exact."""
+    directory, or on a full disk, SQLite cannot make the WAL's shared-memory file and refuses;
+    then, when no WAL content is left beside the catalog (a harvest that ended folds it into
+    the file and removes it), `immutable=1` reads the file as it is, which is then exact."""
     path = str(path)
     check_catalog_file(path)
     try:
@@ -152,13 +164,16 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
         raise storage_error(error, path) from None
     parent = Path(path).parent
     read_only_dir = not os.access(parent, os.W_OK) or _on_read_only_mount(parent)
-    if code in (SQLITE_CANTOPEN, SQLITE_READONLY) and read_only_dir:
+    cannot_make_wal_index = (code in (SQLITE_CANTOPEN, SQLITE_READONLY) and read_only_dir
+                             or code in (SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN) and disk_full(path))
+    if cannot_make_wal_index:
         wal = Path(f"{path}-wal")
         if wal.exists() and wal.stat().st_size > 0:
+            where = "its directory is read-only" if read_only_dir else "its disk is full"
             raise CatalogError(
-                f"{path}: cannot read it here: its directory is read-only and {wal.name} holds "
-                "changes not yet folded into the file; have its owner run "
-                f"`sqlite3 {path} 'pragma wal_checkpoint(truncate)'` (or any harvest) first") from None
+                f"{path}: cannot read it here: {where} and {wal.name} holds changes not yet "
+                f"folded into the file; have its owner run `sqlite3 {path} 'pragma "
+                "wal_checkpoint(truncate)'` (or any harvest) first") from None
         try:
             return _open_and_probe(path, immutable=True)
         except sqlite3.DatabaseError as exc:

@@ -162,8 +162,7 @@ def harvest(
             error = after_write_failure(catalog.conn, config.catalog.path, exc)
             if error is None:
                 raise
-            log.error("%s", error)
-            raise error from None
+            raise error from None  # the CLI says it in one line; logging it too would say it twice
         finally:
             catalog.close()
     return report

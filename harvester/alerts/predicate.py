@@ -110,12 +110,14 @@ def _trial_run(conn: sqlite3.Connection, text: str, limits: Limits) -> None:
     columns = [d[0] for d in conn.execute("SELECT * FROM alerts LIMIT 0").description]
     nulls = ", ".join(f"NULL AS {column}" for column in columns)
     with Bounded(conn, limits) as bound:
-        for what, source in (("over one row of NULLs", f"(SELECT {nulls})"),
-                             ("over the catalog's events", "alerts")):
+        # Over a row of NULLs as a value (in a WHERE, `NULL AND x` may skip x; as a value it
+        # cannot), so a runaway subquery shows even in an empty catalog; then over the events.
+        for what, sql in (("over one row of NULLs", f"SELECT {where_clause(text)} FROM (SELECT {nulls}) AS alerts"),
+                          ("over the catalog's events",
+                           f"SELECT count(*) FROM alerts WHERE {where_clause(text)}")):
             bound.restart()
             try:
-                conn.execute(f"SELECT count(*) FROM {source} AS alerts WHERE {where_clause(text)}"
-                             ).fetchall()
+                conn.execute(sql).fetchall()
             except (sqlite3.Error, MemoryError) as exc:
                 if bound.reason is None and "interrupted" in str(exc):
                     raise KeyboardInterrupt from None
