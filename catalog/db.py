@@ -51,7 +51,7 @@ def storage_error(exc: BaseException, path: str | Path) -> CatalogError | None:
             why = "the disk is full"  # SQLite says "disk I/O error" when the WAL index cannot grow
         return CatalogWriteError(
             f"{path}: cannot write the catalog: {why} (SQLite: {exc}); what was being written "
-            "was rolled back and nothing else changed")
+            "was rolled back, everything stored before is intact")
     return None
 
 
