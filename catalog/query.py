@@ -69,7 +69,8 @@ def _classify(error: sqlite3.Error, sql: str, path: str | Path) -> CatalogError:
     if code in (SQLITE_FULL, SQLITE_IOERR):
         return CatalogError(f"{path}: the query could not finish: {message} (SQLite needs "
                             "temporary space for large sorts; free some, or narrow the query)")
-    if "not authorized" in message or "readonly" in message or "read-only" in message:
+    if ("not authorized" in message or "authorization denied" in message or "readonly" in message
+            or "read-only" in message):
         return ReadOnlyQueryError(
             f"refused: harvester sql is read-only and this statement would change something "
             f"({message}): {sql.strip()[:120]}"
