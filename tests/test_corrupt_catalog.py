@@ -119,3 +119,24 @@ def test_the_recovery_the_message_gives_works(harvested, tmp_path):
                     now=CLOCK_LATE)
     assert rerun.returncode == 0, rerun.stderr
     assert count(str(recovered), "SELECT COUNT(*) FROM products") == LATE_3I_MAST + LATE_3I_PDS
+
+
+def test_the_scheduler_stops_on_a_damaged_catalog_instead_of_retrying_into_it(harvested):
+    config, db = harvested
+    damage_pages_of(db, "products")
+    runs_before = count(db, "SELECT COUNT(*) FROM runs")
+    done = run_cli(["schedule", "--once", "--config", config], now=CLOCK_LATE)
+    assert done.returncode == 1
+    assert "is damaged" in one_line(done.stderr.replace(_log_lines(done.stderr), ""))
+    assert count(db, "SELECT COUNT(*) FROM runs") == runs_before + 1  # the one that met it
+    conn = sqlite3.connect(db)
+    try:  # its last heartbeat is the one before the damage was met: nothing written after
+        assert conn.execute("SELECT state FROM scheduler_heartbeats ORDER BY id DESC").fetchone() \
+            != ("stopped",)
+    finally:
+        conn.close()
+
+
+def _log_lines(stderr: str) -> str:
+    """`harvester schedule` logs at info level: its own log lines, not errors."""
+    return "".join(line + "\n" for line in stderr.splitlines() if " INFO " in line)

@@ -64,6 +64,9 @@ def test_a_runaway_predicate_is_cut_off_and_the_harvest_completes(tmp_path, sand
     assert "Traceback" not in run.stderr
     assert "mast: ok" in run.stdout and "pds: ok" in run.stdout
     assert "1 subscription(s) not matching (runaway" in run.stdout
+    (alerts_line,) = [line for line in run.stdout.splitlines() if "alerts:" in line]
+    assert alerts_line.startswith("alerts: ") and alerts_line.count("alerts:") == 1
+    assert " matched from " in alerts_line  # what the one good subscription matched
     assert count(db, "SELECT COUNT(*) FROM products WHERE archive = 'mast'") == LATE_3I_MAST
     assert count(db, "SELECT COUNT(*) FROM products WHERE archive = 'pds'") == LATE_3I_PDS
     fine, runaway = subscription(db, "fine"), subscription(db, "runaway")

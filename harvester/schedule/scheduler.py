@@ -182,8 +182,11 @@ class Scheduler:
     # -- the loop --------------------------------------------------------------------------
 
     def run(self) -> None:
+        from harvester.errors import CatalogDamagedError
+
         if not self._open_catalog():
             return
+        damaged = False
         try:
             self._beat("starting")
             log.info("scheduler started (pid %d): %s", os.getpid(), self._plan_line())
@@ -192,18 +195,22 @@ class Scheduler:
                 if self.once or self.stop.requested:
                     break
                 self.idle(retry)
+        except CatalogDamagedError:
+            damaged = True  # not even a last heartbeat: nothing more is written to it
+            raise
         finally:
             try:
-                self._beat("stopped")
-                log.info("scheduler stopped%s",
-                         f" by {self.stop.reason}" if self.stop.requested else "")
+                if not damaged:
+                    self._beat("stopped")
+                    log.info("scheduler stopped%s",
+                             f" by {self.stop.reason}" if self.stop.requested else "")
             finally:
                 self.catalog.close()
 
     def harvest_due(self) -> Retry | None:
         """Harvest every due source; a Retry when they could not be (the catalog was busy)."""
         from harvester.engine import harvest
-        from harvester.errors import HarvesterError, LockBusyError
+        from harvester.errors import CatalogDamagedError, HarvesterError, LockBusyError
 
         now = self.clock()
         due, _ = due_now(self.config, self.catalog.conn, now)
@@ -220,10 +227,12 @@ class Scheduler:
             return retry
         except HarvestStopped:
             return None
+        except CatalogDamagedError:
+            raise  # a service must not retry into a damaged file: it stops, with the way out
         except Exception as exc:
             # A service outlives a bad moment (disk full, a catalog error, a bug in an
             # after-harvest hook): log it (a bug with its traceback) and try again later, as the
-            # next cron tick would.
+            # next cron tick would. A damaged catalog is not a moment: see above.
             retry = Retry(now + timedelta(seconds=self.settings.retry_delay), "idle",
                           str(exc) if isinstance(exc, HarvesterError)
                           else f"{type(exc).__name__}: {exc}", due)
