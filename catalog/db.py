@@ -257,8 +257,12 @@ class Catalog:
         return row[0] or 0
 
     def migrate(self) -> None:
+        """Apply every listed migration this catalog has not recorded, in order. Not only those
+        above its highest number: migration numbers are handed to parallel branches in advance,
+        so a catalog made by one branch (at 9) must still get 6-8 when they merge."""
         try:
             current = self.schema_version()
+            applied = self.applied_versions() if current else set()
         except sqlite3.DatabaseError as exc:
             raise storage_error(exc, self.path) or CatalogError(
                 f"{self.path}: not a catalog: {exc}") from None
@@ -267,20 +271,27 @@ class Catalog:
                 f"{self.path}: catalog schema {current} is newer than this harvester "
                 f"(knows up to {LATEST_VERSION}); upgrade the harvester"
             )
-        for version, description, sql in MIGRATIONS:
-            if version <= current:
+        for version, description, sql in sorted(MIGRATIONS):
+            if version in applied:
                 continue
             with self.transaction() as conn:
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS schema_version ("
                     "version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)"
                 )
+                # Another process may have applied it since we looked (it holds no lock yet).
+                if conn.execute("SELECT 1 FROM schema_version WHERE version = ?",
+                                (version,)).fetchone():
+                    continue
                 for statement in _statements(sql):
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_version VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
                     (version, description),
                 )
+
+    def applied_versions(self) -> set[int]:
+        return {row[0] for row in self.conn.execute("SELECT version FROM schema_version")}
 
 
 def _statements(script: str) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.db import Catalog
+from catalog.matches import owners, record_matches
 
 PRODUCT_COLUMNS = (
     "product_key", "archive", "native_id", "version", "source", "mission", "instrument",
@@ -130,8 +131,11 @@ def commit_page(
         by_key[product["product_key"]] = product  # a page may repeat a row; the last one wins
     with catalog.transaction() as conn:
         existing = _load_existing(conn, list(by_key))
+        found = _found_elsewhere(conn, source, run_id, now, by_key, existing)
         inserts, updates, touched, events = [], [], [], []
         for key, product in by_key.items():
+            if key in found:
+                continue
             old = existing.get(key)
             # The archive's own evidence of when it went public beats our clock: a backfill
             # a year late must not make every product look a year late.
@@ -190,6 +194,24 @@ def commit_page(
         if before_commit:
             before_commit()
     return result
+
+
+def _found_elsewhere(conn, source: str, run_id: int, now: str, by_key: dict[str, dict[str, Any]],
+                     existing: dict[str, Any]) -> set[str]:
+    """Record the findings of products found by a rule other than the name (they carry
+    `evidence`), and return those stored by another source: such a finding never rewrites that
+    row (a frame found by name and by its footprint is one product, the name's)."""
+    findings = {key: p for key, p in by_key.items() if p.get("evidence") is not None}
+    if not findings:
+        return set()
+    record_matches(conn, source=source, run_id=run_id, now=now, matches=[
+        (key, p["matched_by"], p["evidence"]) for key, p in findings.items()])
+    stored = owners(conn, [key for key in findings if key in existing])
+    elsewhere = {key for key, owner in stored.items() if owner != source}
+    if elsewhere:
+        conn.executemany("UPDATE products SET last_seen = ? WHERE product_key = ?",
+                         [(now, key) for key in elsewhere])
+    return elsewhere
 
 
 def _column_value(row: dict[str, Any], column: str) -> Any:

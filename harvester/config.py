@@ -61,6 +61,7 @@ class Config:
     watch: Any = None
     alerts: Any = None
     schedule: Any = None
+    ephemeris: Any = None
 
     def enabled_sources(self) -> list[str]:
         return [name for name, s in self.sources.items() if s.enabled]
@@ -106,6 +107,7 @@ SECTIONS = {
     "watch": "harvester.watch.settings",
     "alerts": "harvester.alerts.settings",
     "schedule": "harvester.schedule.settings",
+    "ephemeris": "harvester.ephemeris.settings",
 }
 _TOP_LEVEL = {"catalog", "target", "http", "sources", *SECTIONS}
 

@@ -25,6 +25,12 @@ QUERIES = [
      "SELECT archive, mission, instrument, COUNT(*) AS products, "
      "SUM(access = 'exclusive') AS exclusive FROM products "
      "GROUP BY archive, mission, instrument ORDER BY archive, mission, instrument"),
+    ("Found by the comet's ephemeris: frames that never name it (rule, and how far inside the "
+     "footprint's edge the predicted position fell)",
+     "SELECT product_key, mission, instrument, target_name, matched_by AS rule, "
+     "json_extract(extra, '$.ephemeris.offset_arcsec') AS offset_arcsec, "
+     "substr(json_extract(extra, '$.ephemeris.time'), 1, 16) AS inside_at FROM products "
+     "WHERE matched_by LIKE 'ephemeris:%' ORDER BY mission, obs_start"),
     ("What happened, by kind of event",
      "SELECT kind, COUNT(*) AS events, MIN(time) AS first, MAX(time) AS last "
      "FROM events GROUP BY kind ORDER BY kind"),
@@ -39,14 +45,34 @@ QUERIES = [
 ]
 
 
+# Sources that find frames by the comet's ephemeris, and the sandbox service each one asks.
+FOOTPRINT_KINDS = {"mast-position": "mast", "obscore-position": None, "catch": "catch"}
+
+
 def sandbox_config(config: Config, base_urls: dict[str, str]) -> Config:
     """The user's config pointed at the sandbox: every source the sandbox stands in for,
-    ObsCore archives shipped disabled included, and no need to spare a local server."""
-    sources = {
-        name: dataclasses.replace(s, enabled=True) if s.kind == "obscore" and name in base_urls else s
-        for name, s in config.sources.items()
-    }
+    ObsCore archives and footprint searches shipped disabled included, and no need to spare a
+    local server."""
+    base_urls = dict(base_urls)
+    sources = {}
+    for name, s in config.sources.items():
+        if s.kind in FOOTPRINT_KINDS:
+            # A footprint search asks its archive's service: MAST's, the ObsCore service of its
+            # `archive` (irsa), CATCH's.
+            service = FOOTPRINT_KINDS[s.kind] or getattr(s, "archive", "") or name
+            if service in base_urls:
+                base_urls[name] = base_urls[service]
+                s = dataclasses.replace(s, enabled=True)
+                if hasattr(s, "poll_interval"):
+                    s = dataclasses.replace(s, poll_interval=0.05)  # the sandbox's jobs are quick
+        elif s.kind == "obscore" and name in base_urls:
+            s = dataclasses.replace(s, enabled=True)
+        # A source's own rate limit is per host, and every sandbox archive shares one host.
+        sources[name] = dataclasses.replace(s, rate_limit=None)
     config = with_base_urls(dataclasses.replace(config, sources=sources), base_urls)
+    if "horizons" in base_urls and config.ephemeris is not None:
+        config = dataclasses.replace(config, ephemeris=dataclasses.replace(
+            config.ephemeris, horizons_url=base_urls["horizons"], rate_limit=None))
     return dataclasses.replace(config, http=dataclasses.replace(
         config.http, rate_limit=100.0, backoff_initial=0.1, backoff_max=1.0))
 

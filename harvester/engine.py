@@ -101,17 +101,32 @@ def product_row(product: Product) -> dict[str, Any]:
     row["raw"] = json.dumps(product.raw, separators=(",", ":"), default=str)
     row["product_key"] = product.product_key
     row["content_hash"] = product.content_hash(extra_json)
+    if product.evidence is not None:
+        row["evidence"] = json.dumps(product.evidence, sort_keys=True, separators=(",", ":"),
+                                     default=str)
     return row
 
 
 _PRODUCT_FIELDS = [f.name for f in dataclasses.fields(Product)]
 
 
-def build_source(config: Config, name: str, matcher: AliasMatcher, http: Any) -> Source:
+def build_source(config: Config, name: str, matcher: AliasMatcher, http: Any,
+                 ephemerides: Any = None) -> Source:
     settings = config.sources[name]
     cls = source_class(settings.kind)
     return cls(SourceContext(name=name, settings=settings, matcher=matcher, http=http,
-                             now=utcnow()))
+                             now=utcnow(), ephemerides=ephemerides))
+
+
+def ephemeris_store(catalog: Catalog, config: Config, http: Any, names: list[str]) -> Any:
+    """The catalog-backed ephemerides for this harvest, if a source in it searches by position
+    (its settings name an `observer`); None otherwise, so a name-only harvest never loads it."""
+    if not any(getattr(config.sources[n], "observer", None) for n in names):
+        return None
+    from harvester.ephemeris.settings import settings_of
+    from harvester.ephemeris.store import EphemerisStore
+
+    return EphemerisStore(catalog, http, settings_of(config), utcnow())
 
 
 def harvest(
@@ -144,12 +159,13 @@ def harvest(
             matcher = build_matcher(catalog, config)
             http = HttpClient(config.http)
             try:
+                ephemerides = ephemeris_store(catalog, config, http, names)
                 for name in names:
                     if stop is not None and stop.requested:
                         break
                     report.results.append(
                         harvest_source(catalog, config, name, matcher, http, full=full,
-                                       progress=progress, stop=stop)
+                                       progress=progress, stop=stop, ephemerides=ephemerides)
                     )
             finally:
                 http.close()
@@ -242,9 +258,10 @@ def harvest_source(
     full: bool = False,
     progress: ProgressFn | None = None,
     stop: GracefulStop | None = None,
+    ephemerides: Any = None,
 ) -> SourceResult:
     settings = config.sources[name]
-    source = build_source(config, name, matcher, http)
+    source = build_source(config, name, matcher, http, ephemerides)
     if settings.rate_limit:
         http.set_rate_limit(settings.base_url, settings.rate_limit)
     result = SourceResult(source=name, archive=source.archive)

@@ -22,7 +22,12 @@ FORBIDDEN = {
     "harvester.watch": ("harvester.engine", "harvester.cli", "harvester.alerts"),
     "harvester.alerts": ("harvester.engine", "harvester.cli", "harvester.watch"),
     "harvester.web": ("harvester.engine", "harvester.cli", "requests"),
-    "harvester.sandbox": ("harvester.cli", "harvester.engine", "harvester.sources", "catalog"),
+    "harvester.sandbox": ("harvester.cli", "harvester.engine", "harvester.sources", "catalog",
+                          "harvester.footprint", "harvester.ephemeris"),
+    "harvester.footprint": ("catalog", "harvester.http", "harvester.sources", "harvester.engine",
+                            "harvester.cli", "requests"),
+    "harvester.ephemeris": ("harvester.sources", "harvester.engine", "harvester.cli",
+                            "harvester.watch", "harvester.alerts"),
 }
 
 

@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from catalog import Catalog
-from catalog.migrations import LATEST_VERSION
+from catalog.migrations import LATEST_VERSION, MIGRATIONS
 from catalog.store import Reject, commit_page, finish_run, get_cursor, start_run
 from harvester.engine import product_row
 from harvester.errors import CatalogError
@@ -49,7 +49,22 @@ def test_new_catalog_is_wal_and_at_latest_schema(catalog):
 def test_migrations_run_once(db_path):
     Catalog.open(db_path).close()
     with Catalog.open(db_path) as again:
-        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == LATEST_VERSION
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+        assert again.schema_version() == LATEST_VERSION
+
+
+def test_a_migration_numbered_below_the_catalogs_highest_still_runs(db_path, monkeypatch):
+    """Numbers are reserved for parallel branches: a catalog at 9 must still get 6 when it merges."""
+    import catalog.db
+
+    Catalog.open(db_path).close()
+    late = (6, "merged later", "CREATE TABLE merged_later (x INTEGER);")
+    monkeypatch.setattr(catalog.db, "MIGRATIONS", sorted([*MIGRATIONS, late]))
+    with Catalog.open(db_path) as again:
+        assert again.conn.execute("SELECT 1 FROM merged_later").fetchall() == []
+        assert 6 in again.applied_versions()
+    with Catalog.open(db_path) as third:  # and only once
+        assert third.conn.execute("SELECT COUNT(*) FROM schema_version WHERE version = 6").fetchone()[0] == 1
 
 
 def test_indexes_cover_what_users_ask(catalog):

@@ -31,6 +31,17 @@ def test_demo_harvests_the_sandbox_and_answers_sql(tmp_path, monkeypatch):
                       "select target_name from products where target_name like '%Y4%' "
                       "or target_name like 'ATLAS25%'"]).stdout
     assert json.loads(decoys) == []
+    # Frames that never name 3I, found by its ephemeris, each with its rule and offset ...
+    found = re.findall(r"^(\S+)\s+(TESS|SPHEREx)\s.*?(ephemeris:\w+)\s+(\d+(?:\.\d+)?)\s", out, re.M)
+    assert {(mission, rule) for _, mission, rule, _ in found} == {("TESS", "ephemeris:tess"),
+                                                                  ("SPHEREx", "ephemeris:spherex")}
+    assert all(float(offset) > 0 for *_, offset in found)
+    # ... so the release watch no longer calls those observations unwatched.
+    gaps = json.loads(run_cli(["gaps", "--catalog", "harvester-demo.db", "--format", "json",
+                               "--section", "expected", "--as-of", "2026-11-21"]).stdout)
+    statuses = {e["id"]: e["status"] for e in gaps["expected"]}
+    for expected in ("tess-precovery", "tess-sector-1751", "spherex-aug2025", "spherex-dec2025"):
+        assert statuses[expected] == "released", expected
 
 
 def test_demo_twice_starts_fresh_and_gives_the_same_catalog(tmp_path, monkeypatch):

@@ -1,6 +1,8 @@
 """The catalog's schema as forward migrations, one module per migration, numbered in the order
 they run. A migration runs once, in a transaction; `schema_version` records which have run.
-Never edit a released migration: add the next module and list it here."""
+Never edit a released migration: add the next module and list it here. Numbers are assigned
+to parallel branches in advance, so the list may skip some until they merge: the catalog applies
+every listed migration it has not recorded, not only those above its highest number."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from catalog.migrations import (
     m004_alerts,
     m005_heartbeats,
     m006_match_backoff,
+    m009_ephemeris,
 )
 
-_MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats, m006_match_backoff)
+_MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats, m006_match_backoff,
+            m009_ephemeris)
 
 MIGRATIONS: list[tuple[int, str, str]] = [(m.VERSION, m.DESCRIPTION, m.SQL) for m in _MODULES]
-LATEST_VERSION = MIGRATIONS[-1][0]
+LATEST_VERSION = max(version for version, _, _ in MIGRATIONS)

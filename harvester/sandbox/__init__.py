@@ -2,9 +2,10 @@
 
 Speaks the real protocols (MAST Portal API `Mast.Caom.Filtered`, PDS Search API
 `/products` with the `q` language and search-after paging, ESA PSA and ObsCore TAP sync
-with an ADQL subset, MPC get-obs and query-identifier, JPL SBDB, the CNSA science
-endpoints) from a scenario, with a movable clock and fault injection. Standard library
-only, and deliberately shares no code with the harvester it tests.
+with an ADQL subset and its geometry (CONTAINS, INTERSECTS), MPC get-obs and query-identifier,
+JPL SBDB and Horizons, MAST by position, CATCH jobs, the CNSA science endpoints) from a
+scenario, with a movable clock and fault injection. Standard library only, and deliberately
+shares no code with the harvester it tests.
 
     from harvester.sandbox import Sandbox, default_scenario
     with Sandbox(default_scenario()) as sb:

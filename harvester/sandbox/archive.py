@@ -63,6 +63,8 @@ ARCHIVES: dict[str, tuple[str, str]] = {
     "mpc": (".mpc", "MpcArchive"),
     "sbdb": (".sbdb", "SbdbArchive"),
     "cnsa": (".cnsa", "CnsaArchive"),
+    "horizons": (".horizons", "HorizonsArchive"),
+    "catch": (".catch", "CatchArchive"),
 }
 
 

@@ -1,6 +1,6 @@
 """MAST Portal API stand-in: `POST /api/v0/invoke` with a form field `request=<JSON>`.
 
-Services: Mast.Caom.Filtered (and .Position, whose cone is ignored), Mast.Caom.Products,
+Services: Mast.Caom.Filtered (and .Position, whose cone is mast_position.py's), Mast.Caom.Products,
 plus the portal's columnsconfig endpoint astroquery calls before any query.
 Answers have the envelope of a real Mast.Caom.Filtered answer
 (shared/fixtures/mast/advSearch.json): status, msg, data, fields, paging.
@@ -358,6 +358,8 @@ class MastArchive(Archive):
             if not isinstance(filters, list):
                 raise MastError("params.filters must be a list")
             records, fields = self.filtered(filters, clock_mjd)
+            if service == "Mast.Caom.Filtered.Position":
+                records = _in_cone(records, params.get("position"))
             columns = str(params.get("columns") or "*").strip()
             if columns.upper().startswith("COUNT_BIG"):
                 return json_reply(_envelope_obj(
@@ -397,6 +399,16 @@ class MastArchive(Archive):
         body = ('{"status": "COMPLETE", "msg": "", "data": [' + data + '], "fields": '
                 + json.dumps(fields) + ', "paging": ' + json.dumps(paging) + "}")
         return Reply(200, body.encode(), "application/json")
+
+
+def _in_cone(records: list[MastRecord], position: Any) -> list[MastRecord]:
+    from .mast_position import PositionError, in_cone, parse_position
+
+    try:
+        ra, dec, radius = parse_position(position)
+    except PositionError as exc:
+        raise MastError(str(exc)) from None
+    return [r for r in records if in_cone(r.row, ra, dec, radius)]
 
 
 def _paging(page: int, pagesize: int, rows: int, filtered: int) -> dict[str, int]:

@@ -45,7 +45,8 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
 
 def default_scenario() -> dict[str, Any]:
     """The packaged realistic 3I/ATLAS scenario (a fresh copy each call): default_scenario.json
-    (MAST, PDS) plus each archive's own default_scenario_<archive>.json where one exists."""
+    (MAST, PDS) plus each archive's own default_scenario_<archive>.json where one exists, plus
+    topic files default_scenario_<topic>.json holding records of several archives."""
     from .archive import ARCHIVES
 
     package = resources.files(__package__)
@@ -54,6 +55,14 @@ def default_scenario() -> dict[str, Any]:
         part = package.joinpath(f"default_scenario_{archive}.json")
         if part.is_file():
             scenario.setdefault(archive, []).extend(json.loads(part.read_text("utf-8")))
+    # Topic files hold records for several archives: {"mast": [...], "obscore": [...]}.
+    for part in sorted(package.iterdir(), key=lambda p: p.name):
+        topic = part.name.removeprefix("default_scenario_").removesuffix(".json")
+        if part.name.startswith("default_scenario_") and part.name.endswith(".json") \
+                and topic not in ARCHIVES:
+            for archive, records in json.loads(part.read_text("utf-8")).items():
+                if archive in ARCHIVES:
+                    scenario.setdefault(archive, []).extend(records)
     return _check(scenario, "default_scenario.json")
 
 

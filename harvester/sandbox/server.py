@@ -79,6 +79,9 @@ class Sandbox:
         self._serving = False
         for name in self.archives:
             self.add_products(name, scenario.get(name, []))
+        if "catch" in self.archives and "horizons" in self.archives:
+            # CATCH computes the target's path itself; here it is the Horizons stand-in's.
+            self.archives["catch"].paths = self.archives["horizons"].paths  # type: ignore[attr-defined]
 
     # ---- state ------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 The ADQL subset is what the harvester's TAP adapters and pyvo send:
     SELECT [TOP n] * | col, ... FROM schema.table [WHERE cond] [ORDER BY col [ASC|DESC], ...]
 with AND / OR / NOT, parentheses, = <> != < <= > >=, [NOT] LIKE, [NOT] ILIKE, LOWER(x) / UPPER(x),
-[NOT] IN (...), IS [NOT] NULL, and string / number literals. Anything else is answered with a
+[NOT] IN (...), IS [NOT] NULL, CONTAINS / INTERSECTS over POINT, CIRCLE and s_region
+(tap_geometry.py), and string / number literals. Anything else is answered with a
 TAP error VOTable (QUERY_STATUS=ERROR, HTTP 400), as a real service answers bad ADQL.
 Comparisons follow SQL: NULL compares as unknown; timestamp columns compare as times.
 
@@ -377,6 +378,13 @@ class Parser:
         if token.kind == "name":
             following = self.peek(1)
             if following and following.kind == "punct" and following.text == "(":
+                from .tap_geometry import FUNCTIONS, GeometryError, geometry_getter
+
+                if token.text.lower() in FUNCTIONS:
+                    try:
+                        return Operand(geometry_getter(self))
+                    except GeometryError as exc:
+                        raise AdqlError(str(exc)) from None
                 raise AdqlError(f"Unsupported function '{token.text}'")
             self.position += 1
             name = self.column(token.text)

@@ -15,6 +15,10 @@ _MODULES = {
     "obscore": "harvester.sources.obscore",
     "mpc": "harvester.sources.mpc",
     "cnsa": "harvester.sources.cnsa",
+    # Found by the target's ephemeris and each frame's footprint, not by name (issue 13).
+    "mast-position": "harvester.sources.mast_position",
+    "obscore-position": "harvester.sources.obscore_position",
+    "catch": "harvester.sources.catch",
 }
 
 

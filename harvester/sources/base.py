@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from harvester.ephemeris.model import EphemerisProvider
 from harvester.http import HttpClient
 from harvester.names.matcher import AliasMatcher
 from harvester.product import Product
@@ -35,6 +36,9 @@ class SourceContext:
     matcher: AliasMatcher
     http: HttpClient
     now: datetime
+    # The target's ephemerides, for sources that search by position (the engine gives one
+    # backed by the catalog's cache; name-based sources never use it).
+    ephemerides: EphemerisProvider | None = None
 
 
 class Source:

@@ -10,6 +10,7 @@ from typing import Any
 
 from harvester.watch.campaign import Campaign, load_campaign
 from harvester.watch.coverage import archive_coverage, enabled_sources_by_archive, expected_coverage
+from harvester.watch.footprints import footprint_coverage, footprint_covers
 from harvester.watch.latency import LatencyStats, latency_stats
 from harvester.watch.matching import match_products
 from harvester.watch.policies import Policies, check_references, load_policies
@@ -48,10 +49,12 @@ def evaluate_watch(conn: sqlite3.Connection, config: Any, now: datetime, *,
     settings = settings_of(config)
     campaign, policies = inputs or load_inputs(settings)
     coverage = archive_coverage(conn, config)
+    footprints = footprint_covers(conn, config)
     matches = match_products(conn, campaign.observations, tolerance_days=settings.match_tolerance_days)
     statuses = [
         evaluate(expected, matches.get(expected.id, []), policies.for_expected(expected),
-                 expected_coverage(expected, coverage), now)
+                 footprint_coverage(expected, footprints) or expected_coverage(expected, coverage),
+                 now)
         for expected in campaign.observations
     ]
     sources = [watch_source(conn, name, archive, settings, now)
