@@ -218,6 +218,13 @@ def report(*, command: str, started: datetime, elapsed_s: float, facts: dict[str
              "measured in the same run. Medians, with min..max.",
              f"- **Baselines** (median of {len(baselines['python -c pass'])}): `python -c pass` "
              f"{base_pass * 1000:.0f} ms, `python -c 'import harvester.cli.main'` {base_import * 1000:.0f} ms.",
+             "- **Once a day, not per poll:** a backfill's requests include the lookups a source makes at "
+             "most once per day and keeps in its cursor: PDS its target context products "
+             "(`context_refresh_hours`), PSA `TAP_SCHEMA.columns` (`columns_refresh_hours`), MAST its "
+             "name-free queries (`queries_every_hours`). The reruns run at the backfill's clock, so they "
+             "show the poll between two such lookups.",
+             "- **Noise:** the machine is shared (see the load averages); wall times swing with it, "
+             "request counts do not. Compare requests across runs, and milliseconds only within one.",
              "", "| source (kind) | backfill: requests / products | poll requests | poll wall, ms | "
              "beyond start, ms | records re-read |", "| --- | --- | --- | --- | --- | --- |"]
     for name, kind in plan.sources.items():

@@ -1,5 +1,8 @@
-"""Designations of the target that `harvester target resolve` got from the name services,
-kept with their provenance: which service, which field of its answer, the raw text, when."""
+"""Names of the target found by asking services, kept with their provenance: which service,
+which field of its answer, the raw text, the query, when. Two kinds: `designation` (what
+`harvester target resolve` got from SBDB and the MPC; harvests match target names on them) and
+`target_lid` (a PDS target context LID found among the registry's context products; PDS
+harvests ask for products referencing it)."""
 
 from __future__ import annotations
 
@@ -18,13 +21,27 @@ class StoredAlias:
     refused: str | None = None
     first_seen: str | None = None
     last_seen: str | None = None
+    kind: str = "designation"
+
+
+DESIGNATION = "designation"
+TARGET_LID = "target_lid"
 
 
 def stored_aliases(catalog: Any) -> list[str]:
     """Aliases stored by `harvester target resolve`, added to the config's at harvest time."""
-    rows = catalog.conn.execute(
-        "SELECT alias FROM aliases WHERE refused IS NULL GROUP BY alias ORDER BY MIN(first_seen), alias"
-    )
+    return _accepted(catalog.conn, DESIGNATION)
+
+
+def stored_target_ids(catalog: Any) -> list[str]:
+    """Target context LIDs found in the PDS registry, asked for by PDS harvests."""
+    return _accepted(catalog.conn, TARGET_LID)
+
+
+def _accepted(conn: Any, kind: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT alias FROM aliases WHERE refused IS NULL AND kind = ? GROUP BY alias "
+        "ORDER BY MIN(first_seen), alias", (kind,))
     return [row[0] for row in rows]
 
 
@@ -37,11 +54,12 @@ def store_aliases(catalog: Any, aliases: Iterable[StoredAlias], now: str) -> int
             known = conn.execute("SELECT 1 FROM aliases WHERE service = ? AND alias = ?",
                                  (item.service, item.alias)).fetchone()
             conn.execute(
-                "INSERT INTO aliases (alias, service, field, raw, query, refused, first_seen, last_seen) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service, alias) DO UPDATE SET "
+                "INSERT INTO aliases (alias, service, field, raw, query, refused, first_seen, last_seen, "
+                "kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service, alias) DO UPDATE SET "
                 "field = excluded.field, raw = excluded.raw, query = excluded.query, "
-                "refused = excluded.refused, last_seen = excluded.last_seen",
-                (item.alias, item.service, item.field, item.raw, item.query, item.refused, now, now),
+                "refused = excluded.refused, last_seen = excluded.last_seen, kind = excluded.kind",
+                (item.alias, item.service, item.field, item.raw, item.query, item.refused, now, now,
+                 item.kind),
             )
             new += known is None
     return new
@@ -49,8 +67,11 @@ def store_aliases(catalog: Any, aliases: Iterable[StoredAlias], now: str) -> int
 
 def list_aliases(conn: Any) -> list[StoredAlias]:
     """Every stored designation with its provenance, accepted ones first."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(aliases)")}
+    # A catalog opened read-only before migration 7 has no kind: all its rows are designations.
+    kind = "kind" if "kind" in columns else "'designation'"
     rows = conn.execute(
-        "SELECT alias, service, field, raw, query, refused, first_seen, last_seen FROM aliases "
-        "ORDER BY refused IS NOT NULL, first_seen, service, alias"
+        f"SELECT alias, service, field, raw, query, refused, first_seen, last_seen, {kind} FROM aliases "
+        "ORDER BY refused IS NOT NULL, 9, first_seen, service, alias"
     )
     return [StoredAlias(*row) for row in rows]

@@ -57,10 +57,11 @@ class Config:
     target: TargetSettings
     http: HttpSettings
     sources: dict[str, SourceSettings]
-    # Feature sections ([watch], [alerts], [schedule]): each parsed by its own module.
+    # Feature sections ([watch], [alerts], [schedule], [platforms]): each parsed by its own module.
     watch: Any = None
     alerts: Any = None
     schedule: Any = None
+    platforms: Any = None
     ephemeris: Any = None
 
     def enabled_sources(self) -> list[str]:
@@ -107,6 +108,7 @@ SECTIONS = {
     "watch": "harvester.watch.settings",
     "alerts": "harvester.alerts.settings",
     "schedule": "harvester.schedule.settings",
+    "platforms": "harvester.names.platforms",
     "ephemeris": "harvester.ephemeris.settings",
 }
 _TOP_LEVEL = {"catalog", "target", "http", "sources", *SECTIONS}

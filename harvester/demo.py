@@ -1,6 +1,6 @@
-"""`harvester demo`: the offline tour. Sandbox archives in-process, two harvests a year apart on
+"""`harvester demo`: the offline tour. Sandbox archives in-process, three harvests a year apart on
 the scenario's clock (so the tour shows products arriving late and embargoes ending), then the
-status and a few SQL answers."""
+alerts, the status, a few SQL answers, and last the release watch as of the last harvest."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from harvester.config import Config, load_config, with_base_urls
 
@@ -78,12 +79,14 @@ def sandbox_config(config: Config, base_urls: dict[str, str]) -> Config:
 
 
 def resolve_names(config: Config, base_urls: dict[str, str], echo: Callable[[str], None]) -> None:
+    from harvester.engine import archive_target_ids
     from harvester.names.store import resolve_and_store
     from harvester.timeutil import iso, utcnow
 
-    echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC")
+    echo("\n== harvester target resolve: every designation of 3I from the sandbox's JPL SBDB and MPC,"
+         " and its context LID from the PDS registry")
     outcome = resolve_and_store(config, sbdb_base=base_urls["sbdb"], mpc_base=base_urls["mpc"],
-                                now=iso(utcnow()))
+                                now=iso(utcnow()), archives=archive_target_ids)
     for answer in outcome.answers:
         accepted = ", ".join(c.text for c in answer.accepted) or "none"
         echo(f"  {answer.service}: {answer.error or 'accepted ' + accepted}")
@@ -98,15 +101,29 @@ def show_watch(catalog_path: str, config: Config, now: datetime, echo: Callable[
     echo(f"  Full table and a chart: harvester gaps --catalog {catalog_path} --plot gaps.html")
 
 
+def show_news(catalog_path: str, links: Any, since: str, echo: Callable[[str], None]) -> None:
+    from harvester.news.render import render_text
+    from harvester.news.service import whats_new
+    from harvester.news.since import parse_since
+    from harvester.timeutil import parse_iso
+
+    echo(f"\n== harvester news --catalog {catalog_path} --since {since[:10]} (what the last "
+         "harvest brought, in plain words)")
+    digest = whats_new(catalog_path, parse_since(since, parse_iso(since)), now=parse_iso(since),
+                       links=links)
+    for line in render_text(digest).splitlines():
+        echo("  " + line if line else "")
+
+
 def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
              echo: Callable[[str], None]) -> None:
     from catalog.query import readonly_connection, run_query
     from catalog.status import source_status
     from harvester.alerts.demo import add_demo_subscription, show_pending_alerts
     from harvester.engine import harvest
+    from harvester.links import Links
     from harvester.output import write_rows
     from harvester.sandbox import Sandbox, default_scenario
-    from harvester.timeutil import parse_iso
 
     if not keep:
         for suffix in ("", "-wal", "-shm", ".lock"):
@@ -116,6 +133,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
         config = sandbox_config(load_config(config_path, catalog_override=catalog_path),
                                 sandbox.base_urls)
         final_clock = sandbox.clock
+        last_look = final_clock
         saved_now = os.environ.get("HARVESTER_NOW")
         try:
             os.environ["HARVESTER_NOW"] = LOOKS[0][0]
@@ -123,8 +141,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
             resolve_names(config, sandbox.base_urls, echo)
             for clock, label in LOOKS:
                 clock = clock or final_clock.strftime("%Y-%m-%dT%H:%M:%SZ")
-                last_look = parse_iso(clock)
-                sandbox.set_clock(clock)
+                last_look = sandbox.set_clock(clock)
                 os.environ["HARVESTER_NOW"] = clock
                 echo(f"\n== Harvest at {clock} ({label}) from the sandbox archives at {sandbox.url}")
                 report = harvest(config)
@@ -135,8 +152,8 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
                 os.environ.pop("HARVESTER_NOW", None)
             else:
                 os.environ["HARVESTER_NOW"] = saved_now
-    # As of the last harvest: the watch's statuses and the catalog then describe the same day.
-    show_watch(catalog_path, config, last_look, echo)
+    # Links to the archives the user's config names, not to the sandbox that is gone by now.
+    show_news(catalog_path, Links.from_config(load_config(config_path)), LOOKS[-1][0], echo)
     show_pending_alerts(catalog_path, echo, limit=8)
     echo(f"\n== harvester status --catalog {catalog_path}")
     conn = readonly_connection(catalog_path)
@@ -150,5 +167,7 @@ def run_demo(config_path: str | None, catalog_path: str, *, keep: bool,
         echo(f"\n== {title}\n   harvester sql --catalog {catalog_path} \"{query}\"")
         cols, result_rows = run_query(catalog_path, query)
         write_rows(cols, result_rows, "table")
+    # Last, the watch as of the last harvest: what the catalog holds then is what it judges.
+    show_watch(catalog_path, config, last_look, echo)
     echo(f"\nThe catalog is {catalog_path}. Try: harvester sql --catalog {catalog_path} "
          "\"select * from products limit 5\"")

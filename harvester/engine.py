@@ -39,6 +39,7 @@ from harvester.errors import (
 from harvester.lock import CatalogLock
 from harvester.logs import run_context
 from harvester.names.matcher import AliasMatcher
+from harvester.names.platforms import Platforms, platforms_of
 from harvester.product import Product
 from harvester.shutdown import GracefulStop, HarvestStopped
 from harvester.sources import source_class
@@ -111,11 +112,12 @@ _PRODUCT_FIELDS = [f.name for f in dataclasses.fields(Product)]
 
 
 def build_source(config: Config, name: str, matcher: AliasMatcher, http: Any,
-                 ephemerides: Any = None) -> Source:
+                 target_ids: list[str] | None = None, ephemerides: Any = None) -> Source:
     settings = config.sources[name]
     cls = source_class(settings.kind)
     return cls(SourceContext(name=name, settings=settings, matcher=matcher, http=http,
-                             now=utcnow(), ephemerides=ephemerides))
+                             now=utcnow(), target_ids=list(target_ids or []),
+                             ephemerides=ephemerides))
 
 
 def ephemeris_store(catalog: Catalog, config: Config, http: Any, names: list[str]) -> Any:
@@ -157,6 +159,7 @@ def harvest(
         try:
             mark_interrupted_runs(catalog, iso(utcnow()))
             matcher = build_matcher(catalog, config)
+            platforms = platforms_of(config)
             http = HttpClient(config.http)
             try:
                 ephemerides = ephemeris_store(catalog, config, http, names)
@@ -165,7 +168,8 @@ def harvest(
                         break
                     report.results.append(
                         harvest_source(catalog, config, name, matcher, http, full=full,
-                                       progress=progress, stop=stop, ephemerides=ephemerides)
+                                       progress=progress, stop=stop, platforms=platforms,
+                                       ephemerides=ephemerides)
                     )
             finally:
                 http.close()
@@ -236,6 +240,44 @@ def _stage_failed(report: HarvestReport, stage: str, error: str, catalog: Catalo
     log.warning("%s: failed, the harvest itself is stored: %s", stage, error)
 
 
+def store_target_ids(catalog: Catalog, source: Source, now: str) -> int:
+    """Keep what the source found by asking its archive (PDS target context LIDs) in the
+    aliases table, with where it came from. A copy also lives in the source's cursor, so a run
+    killed before this point loses nothing."""
+    from catalog.aliases import TARGET_LID, StoredAlias, store_aliases
+
+    found = [StoredAlias(alias=t.value, service=source.name, field=t.field, raw=t.raw, query=t.query,
+                         kind=TARGET_LID) for t in source.found_target_ids]
+    return store_aliases(catalog, found, now) if found else 0
+
+
+def archive_target_ids(config: Config, http: Any, aliases: list[str]) -> list[Any]:
+    """Ask every enabled source's archive for its own identifiers of the target (PDS target
+    context LIDs), as `harvester target resolve` does: one ServiceAnswer per source that has
+    such identifiers, naming the source as the service."""
+    from harvester.names.resolve import Candidate, ServiceAnswer
+
+    matcher = AliasMatcher(config.target.name, aliases)
+    answers = []
+    for name in config.enabled_sources():
+        source = build_source(config, name, matcher, http)
+        if type(source).discover_target_ids is Source.discover_target_ids:
+            continue
+        answer = ServiceAnswer(service=name, query="target context products",
+                               url=config.sources[name].base_url)
+        try:
+            found = source.discover_target_ids()
+        except HarvesterError as exc:
+            answer.error = str(exc)
+        else:
+            answer.candidates = [Candidate(t.value, t.field, kind="target_lid", raw=t.raw) for t in found]
+            answer.query = found[0].query if found else answer.query
+            if not found:
+                answer.note = "no context product names the target"
+        answers.append(answer)
+    return answers
+
+
 def select_sources(config: Config, only: list[str] | None) -> list[str]:
     if not only:
         return config.enabled_sources()
@@ -258,10 +300,13 @@ def harvest_source(
     full: bool = False,
     progress: ProgressFn | None = None,
     stop: GracefulStop | None = None,
+    platforms: Platforms | None = None,
     ephemerides: Any = None,
 ) -> SourceResult:
+    from catalog.aliases import stored_target_ids
+
     settings = config.sources[name]
-    source = build_source(config, name, matcher, http, ephemerides)
+    source = build_source(config, name, matcher, http, stored_target_ids(catalog), ephemerides)
     if settings.rate_limit:
         http.set_rate_limit(settings.base_url, settings.rate_limit)
     result = SourceResult(source=name, archive=source.archive)
@@ -271,10 +316,11 @@ def harvest_source(
     with run_context(result.run_id, name):
         _harvest_pages(catalog, source, result, http, requests_before,
                        cursor=None if full else get_cursor(catalog, name),
-                       progress=progress, stop=stop)
+                       progress=progress, stop=stop, platforms=platforms)
         result.requests = http.requests_made - requests_before
         result.seconds = time.monotonic() - started
         result.error = storable(result.error)
+        store_target_ids(catalog, source, iso(utcnow()))
         finish_run(catalog, result.run_id, source=name, archive=source.archive,
                    status=result.status, now=iso(utcnow()), requests=result.requests,
                    error=result.error)
@@ -289,14 +335,15 @@ def harvest_source(
 
 def _harvest_pages(catalog: Catalog, source: Source, result: SourceResult, http: Any,
                    requests_before: int, *, cursor: dict[str, Any] | None,
-                   progress: ProgressFn | None, stop: GracefulStop | None) -> None:
+                   progress: ProgressFn | None, stop: GracefulStop | None,
+                   platforms: Platforms | None = None) -> None:
     """Page through the archive into the catalog, recording the outcome in `result`."""
     name = source.name
     log.info("run %d of %s started from cursor %s", result.run_id, name, json.dumps(cursor))
     try:
         pages = source.fetch_pages(cursor)
         while (page := _next_page(pages, stop)) is not None:
-            products, rejects, skipped = normalize_page(source, page.records)
+            products, rejects, skipped = normalize_page(source, page.records, platforms)
             result.requests = http.requests_made - requests_before
             stored = commit_page(
                 catalog, source=name, archive=source.archive, run_id=result.run_id,
@@ -347,7 +394,8 @@ def _next_page(pages: Any, stop: GracefulStop | None) -> Any:
         return next(pages, None)
 
 
-def normalize_page(source: Source, records: list[Any]) -> tuple[list[dict], list[Reject], int]:
+def normalize_page(source: Source, records: list[Any], platforms: Platforms | None = None
+                   ) -> tuple[list[dict], list[Reject], int]:
     products: list[dict[str, Any]] = []
     rejects: list[Reject] = []
     skipped = 0
@@ -366,6 +414,9 @@ def normalize_page(source: Source, records: list[Any]) -> tuple[list[dict], list
         if product is None:
             skipped += 1
             continue
+        if platforms is not None:
+            # One identity per platform and instrument, whatever the archive's spelling.
+            platforms.normalize(product)
         row = product_row(product)
         problem = unstorable_text(row)
         if problem:

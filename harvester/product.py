@@ -42,6 +42,11 @@ class Product:
     # When the archive says it became public (PDS harvest time, a past MAST t_obs_release).
     # Not content: it moves when an archive re-loads a product, which is no news.
     public_since: str | None = None
+    # Other spellings the archive gives for the mission and instrument (LIDs, long names), best
+    # first: the platforms table may know one the `mission`/`instrument` value does not. Not
+    # stored: the normalized values and the archive's own spelling in `extra` are.
+    mission_names: list[str] = field(default_factory=list)
+    instrument_names: list[str] = field(default_factory=list)
     # Set by a source that finds products by another rule than the name (an ephemeris footprint
     # test): what it found, kept in `product_matches`. Such a product never overwrites one that
     # another source stored (found by name, or by another footprint search): one product per

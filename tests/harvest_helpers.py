@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from catalog.search import index_problem
 from harvester.config import load_config, with_base_urls
 
 FAST_HTTP = """
@@ -83,9 +84,16 @@ def snapshot(db: str) -> dict:
             "SELECT product_key, content_hash, access, version, first_public IS NOT NULL FROM products"))
         events = sorted(conn.execute("SELECT kind, product_key FROM events"))
         cursors = sorted(conn.execute("SELECT source, cursor FROM source_state"))
+        # The search index is written by triggers inside each page's transaction: after a
+        # crash it must agree with the products row for row (FTS5's own check), and find them.
+        index = index_problem(conn)
+        found = sorted(row[0] for row in conn.execute(
+            "SELECT p.product_key FROM products_fts f JOIN products p ON p.rowid = f.rowid "
+            "WHERE products_fts MATCH 'atlas OR c2025n1 OR n1 OR hirise'"))
     finally:
         conn.close()
-    return {"products": products, "events": events, "cursors": cursors}
+    return {"products": products, "events": events, "cursors": cursors, "search_index": index,
+            "found_by_search": found}
 
 
 def count(db: str, sql: str, *params) -> int:

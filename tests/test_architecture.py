@@ -16,11 +16,14 @@ PACKAGES = ("harvester", "catalog")
 # importer prefix -> imported prefixes it must never reach (the "never" column of the doc).
 FORBIDDEN = {
     "catalog": ("requests", "harvester.http", "harvester.cli", "harvester.engine", "harvester.sources",
-                "harvester.watch", "harvester.alerts", "harvester.web", "harvester.schedule", "click"),
+                "harvester.watch", "harvester.alerts", "harvester.web", "harvester.schedule",
+                "harvester.news", "click"),
     "harvester.sources": ("catalog", "harvester.engine", "harvester.cli"),
     "harvester.names": ("harvester.engine", "harvester.cli", "harvester.sources"),
     "harvester.watch": ("harvester.engine", "harvester.cli", "harvester.alerts"),
     "harvester.alerts": ("harvester.engine", "harvester.cli", "harvester.watch"),
+    "harvester.news": ("harvester.engine", "harvester.cli", "harvester.watch", "harvester.alerts",
+                       "harvester.web", "requests"),
     "harvester.web": ("harvester.engine", "harvester.cli", "requests"),
     "harvester.sandbox": ("harvester.cli", "harvester.engine", "harvester.sources", "catalog",
                           "harvester.footprint", "harvester.ephemeris"),

@@ -23,6 +23,8 @@ def test_demo_harvests_the_sandbox_and_answers_sql(tmp_path, monkeypatch):
     assert f"--as-of {last_harvest}" in out  # the watch is told as of the last harvest
     assert f"Release watch as of {last_harvest}:" in out
     assert "alerts: alerts:" not in out
+    news = out[out.index("== harvester news"):]
+    assert "Embargoes ended:" in news and "JWST NIRSPEC/IFU" in news  # in plain words
     rows = json.loads(run_cli(["sql", "--catalog", "harvester-demo.db", "--format", "json",
                                "select archive, count(*) as n from products group by archive"]).stdout)
     counts = {r["archive"]: r["n"] for r in rows}
@@ -69,7 +71,7 @@ def test_sandbox_command_serves_until_stopped():
                 time.sleep(0.05)
         assert health.status_code == 200
         answer = requests.get(f"{url}/pds/api/search/1/products",
-                              params={"q": '(pds:Target_Identification.pds:name like "*3I*")'},
+                              params={"q": '(pds:Target_Identification.pds:name eq "3I/ATLAS")'},
                               headers={"Accept": "application/json"}, timeout=5).json()
         assert answer["summary"]["hits"] > 0
     finally:

@@ -30,6 +30,9 @@ def reference(sandbox, tmp_path):
     assert run_cli(["run", "--config", config], now=CLOCK_LATE).returncode == 0
     late = snapshot(db)
     sandbox.set_clock(CLOCK_EARLY)
+    for state in (early, late):  # the search index is whole: every product is found by it
+        assert state["search_index"] is None
+        assert len(state["found_by_search"]) == len(state["products"]) > 0
     return early, late
 
 

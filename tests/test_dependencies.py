@@ -94,14 +94,16 @@ def test_tabulate_is_a_declared_dependency_not_a_passenger():
     assert "tabulate" in main
 
 
-def test_the_web_extra_pins_the_datasette_range_serve_checks():
+def test_the_install_pins_the_datasette_range_serve_checks():
     from harvester.web.app import TESTED_DATASETTE
 
     (low, high) = TESTED_DATASETTE
+    pinned = [f"datasette>={low[0]}.{low[1]},<{high[0]}.{high[1]}"]
+    main = [r for r in PYPROJECT["project"]["dependencies"] if _name(r) == "datasette"]
+    assert main == pinned
+    # The `web` extra of earlier versions is an alias that must not ask for another range.
     web = [r for r in PYPROJECT["project"]["optional-dependencies"]["web"] if _name(r) == "datasette"]
-    assert web == [f"datasette>={low[0]}.{low[1]},<{high[0]}.{high[1]}"]
-    test = [r for r in PYPROJECT["project"]["optional-dependencies"]["test"] if _name(r) == "datasette"]
-    assert test == web
+    assert web == pinned
 
 
 def test_the_installed_datasette_is_in_the_tested_range():

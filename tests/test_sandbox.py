@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from datetime import UTC, datetime
@@ -81,6 +82,27 @@ def test_mast_row_is_hidden_until_it_appears_then_served(http):
         assert sandbox.clock == datetime(2025, 7, 22, 4, 0, tzinfo=UTC)
 
 
+def test_mast_download_serves_a_visible_observations_preview_as_a_real_jpeg(http):
+    """`/api/v0.1/Download/file?uri=mast:...` as astroquery's MAST_DOWNLOAD_URL calls it: the
+    jpegURL of an observation already served is a JPEG; an unknown file or one of an
+    observation not yet visible is a 404."""
+    uri = "mast:HST/product/o1_drc.jpg"
+    scenario = {"clock": "2025-07-21T00:00:00Z",
+                "mast": [mast_row(1, jpegURL=uri, appears="2025-07-21T12:00:00Z")]}
+    with Sandbox(scenario) as sandbox:
+        url = sandbox.base_urls["mast"] + "/api/v0.1/Download/file"
+        assert http.get(url, params={"uri": uri}, timeout=10).status_code == 404  # not yet
+        sandbox.set_clock("2025-07-21T12:00:00Z")
+        image = http.get(url, params={"uri": uri}, timeout=10)
+        assert image.status_code == 200 and image.headers["Content-Type"] == "image/jpeg"
+        assert image.content[:3] == b"\xff\xd8\xff" and image.content[-2:] == b"\xff\xd9"
+        # the preview file Mast.Caom.Products lists for it is served too
+        listed = http.get(url, params={"uri": "mast:HST/product/o1_preview.jpg"}, timeout=10)
+        assert listed.status_code == 200
+        missing = http.get(url, params={"uri": "mast:HST/product/o1_cal.fits"}, timeout=10)
+        assert missing.status_code == 404 and "File not found" in missing.text
+
+
 def test_mast_serves_metadata_of_exclusive_data_with_future_release(http, sb):
     data = mast(http, sb, [{"paramName": "proposal_id", "values": ["7676"]}])["data"]
     assert len(data) == 3
@@ -112,7 +134,7 @@ def test_pds_new_version_supersedes_old_once_harvested(http):
         latest = http.get(sandbox.base_urls["pds"] + "/products/urn:nasa:pds:test:data:p01")
         assert latest.json()["id"].endswith("::1.1")
         missing = http.get(sandbox.base_urls["pds"] + "/products/urn:nasa:pds:test:nothing::1.0")
-        assert missing.status_code == 404 and "message" in missing.json()
+        assert missing.status_code == 404 and "NotFoundException" in missing.text
 
 
 def test_add_products_replaces_by_obsid_and_lidvid(http):
@@ -228,140 +250,7 @@ def test_mast_products_service_lists_files_of_visible_observations(http, sb):
     assert all(r["dataURI"].startswith("mast:JWST/product/") for r in rows)
 
 
-# ---------------------------------------------------------------- PDS protocol
-
-
-@pytest.fixture(scope="module")
-def qsb():
-    """Small PDS scenario for the q grammar."""
-    products = [
-        pds_product(1, "2026-01-01T00:00:00Z", target_name="3I/ATLAS"),
-        pds_product(2, "2026-01-02T00:00:00.000Z", target_name="C/2019 Y4 (ATLAS)",
-                    target_lid="urn:nasa:pds:context:target:comet.c2019_y4_atlas"),
-        pds_product(3, "2026-01-03T12:00:00.5Z", target_name=["Mars", "3I-ATLAS"],
-                    target_lid=["urn:nasa:pds:context:target:planet.mars", T3I],
-                    product_class="Product_Ancillary"),
-        pds_product(4, "2026-01-04T00:00:00Z", target_name="W3IRS5", target_lid=None,
-                    file_size="1500"),
-        pds_product(5, "2026-01-05T00:00:00Z", target_name="C/2025 N10",
-                    target_lid="urn:nasa:pds:context:target:comet.c2025_n10", file_size="900"),
-    ]
-    with Sandbox({"clock": "2026-06-01T00:00:00Z", "pds": products}) as sandbox:
-        yield sandbox
-
-
-def _ids(body):
-    return sorted(int(d["id"].split(":data:p")[1][:2]) for d in body["data"])
-
-
-@pytest.mark.parametrize("q, expected", [
-    (f'ref_lid_target eq "{T3I}"', [1, 3]),
-    (f'(ref_lid_target eq "{T3I}")', [1, 3]),
-    ('(pds:Target_Identification.pds:name eq "3i/atlas")', []),  # eq is exact
-    ('(pds:Target_Identification.pds:name like "*3i*")', [1, 3, 4]),  # like ignores case
-    ('(pds:Target_Identification.pds:name like "C/20?? N1*")', [5]),
-    ('(pds:Target_Identification/pds:name like "*ATLAS*")', [1, 2, 3]),  # '/' form accepted
-    ('(product_class ne "Product_Observational")', [3]),
-    (f'(ref_lid_target ne "{T3I}")', [2, 4, 5]),  # ne: no value equals; missing counts
-    (f'({HARVEST} ge "2026-01-02T00:00:00Z")', [2, 3, 4, 5]),  # .000Z == Z
-    (f'({HARVEST} gt "2026-01-02T00:00:00.000Z")', [3, 4, 5]),
-    (f'({HARVEST} lt "2026-01-03T12:00:00.500000Z")', [1, 2]),
-    (f'({HARVEST} le "2026-01-03")', [1, 2]),  # a date alone means midnight
-    ('(ops:Data_File_Info.ops:file_size gt 1000)', [4]),  # numbers compare numerically
-    (f'(ref_lid_target eq "{T3I}") and (product_class eq "Product_Observational")', [1]),
-    (f'((ref_lid_target eq "{T3I}") or (pds:Target_Identification.pds:name like "W3*"))',
-     [1, 3, 4]),
-    (f'not (ref_lid_target eq "{T3I}")', [2, 4, 5]),
-    ((f'((title like "product*") and not ((ref_lid_target eq "{T3I}") or '
-      f'(pds:Target_Identification.pds:name like "*N10")))'), [2, 4]),
-    ('(pds:Target_Identification.pds:name not like "*ATLAS*")', [4, 5]),
-    ('(ref_lid_target exists)', [1, 2, 3, 5]),
-    ('(lid eq "urn:nasa:pds:test:data:p02") OR (lidvid EQ "urn:nasa:pds:test:data:p05::1.0")',
-     [2, 5]),
-])
-def test_pds_q_grammar_selects_expected_products(http, qsb, q, expected):
-    body = pds(http, qsb, q=q)
-    assert _ids(body) == expected
-    assert body["summary"]["hits"] == len(expected) and body["summary"]["q"] == q
-
-
-@pytest.mark.parametrize("q", [
-    '(title eq "x"',  # unbalanced
-    'title eq',  # missing value
-    '(a eq "1") and (b eq "2") or (c eq "3")',  # and/or mixed without parentheses
-    'title = "x"',  # not an operator
-    'not title eq "x"',  # not only applies to a parenthesised group
-    '(title like x)',  # like needs a quoted pattern
-    '"just a string"',
-])
-def test_pds_unparsable_q_is_http_400_with_json_error(http, qsb, q):
-    body = pds(http, qsb, expect=400, q=q)
-    assert body["message"].startswith("UnparsableQParamException")
-    assert "request" in body
-
-
-def test_pds_answer_shape_and_fields_selection(http, qsb):
-    body = pds(http, qsb, q='(lid eq "urn:nasa:pds:test:data:p03")',
-               fields="lidvid,pds:Target_Identification.pds:name,no_such_field")
-    assert set(body) == {"summary", "data"}
-    assert {"q", "hits", "limit", "sort", "properties", "took"} <= set(body["summary"])
-    (doc,) = body["data"]
-    assert {"id", "type", "title", "start_date_time", "stop_date_time", "investigations",
-            "observing_system_components", "targets", "metadata", "properties"} <= set(doc)
-    assert doc["type"] == "Product_Ancillary"
-    assert doc["properties"] == {"lidvid": ["urn:nasa:pds:test:data:p03::1.0"],
-                                 "pds:Target_Identification.pds:name": ["Mars", "3I-ATLAS"]}
-    assert [t["id"] for t in doc["targets"]] == ["urn:nasa:pds:context:target:planet.mars", T3I]
-    assert set(doc["metadata"]) == {"label_url", "version", "creation_date_time",
-                                    "update_date_time"}
-    full = pds(http, qsb, q='(lid eq "urn:nasa:pds:test:data:p03")')["data"][0]["properties"]
-    assert all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in full.values())
-    for name in ("lid", "lidvid", "title", HARVEST, "ops:Tracking_Meta.ops:archive_status",
-                 "ref_lid_target", "pds:Time_Coordinates.pds:start_date_time",
-                 "pds:Identification_Area.pds:product_class",
-                 "pds:Identification_Area.pds:version_id"):
-        assert name in full
-
-
-def test_pds_sort_and_search_after_page_through_ties_with_a_tiebreaker(http):
-    same = "2026-02-11T18:22:05.123Z"
-    products = [pds_product(n, same) for n in (4, 2, 6, 3)]  # four share the first sort key
-    products += [pds_product(1, "2026-02-10T00:00:00Z"), pds_product(5, "2026-02-12T00:00:00Z"),
-                 pds_product(7, "2026-02-11T18:22:05Z")]
-    with Sandbox({"clock": "2026-03-01T00:00:00Z", "pds": products}) as sandbox:
-        order, after = [], None
-        for _ in range(10):
-            params = {"sort": f"{HARVEST},lidvid", "limit": 2, "fields": f"lidvid,{HARVEST}"}
-            if after:
-                params["search-after"] = ",".join(after)
-            body = pds(http, sandbox, **params)
-            assert body["summary"]["hits"] == 7  # total matches, not what is left
-            if not body["data"]:
-                break
-            order += [int(d["id"].split(":data:p")[1][:2]) for d in body["data"]]
-            last = body["data"][-1]["properties"]
-            after = [last[HARVEST][0], last["lidvid"][0]]
-        assert order == [1, 7, 2, 3, 4, 6, 5]
-        # Elasticsearch semantics: strictly after the tuple, so paging on a tied key alone
-        # skips the products that share the boundary value.
-        body = pds(http, sandbox, sort=HARVEST, limit=3)
-        boundary = body["data"][-1]["properties"][HARVEST][0]
-        rest = pds(http, sandbox, sort=HARVEST, limit=10, **{"search-after": boundary})
-        assert boundary == same
-        assert len(body["data"]) + len(rest["data"]) < 7
-
-
-def test_pds_search_after_needs_matching_sort(http, qsb):
-    assert "sort" in pds(http, qsb, expect=400, **{"search-after": "x"})["message"]
-    body = pds(http, qsb, expect=400, sort=f"{HARVEST},lidvid", **{"search-after": "x"})
-    assert "equal length" in body["message"]
-    assert "start" in pds(http, qsb, expect=400, start=10)["message"]  # offset paging is gone
-
-
-def test_pds_limit_defaults_to_100_and_zero_counts_only(http, qsb):
-    assert pds(http, qsb)["summary"]["limit"] == 100
-    body = pds(http, qsb, limit=0)
-    assert body["data"] == [] and body["summary"]["hits"] == 5
+# PDS protocol: tests/test_sandbox_pds.py
 
 
 # ---------------------------------------------------------------- faults
@@ -418,7 +307,12 @@ def test_truncated_fault_sends_half_a_json_body_with_matching_length(http):
         with pytest.raises(ValueError):
             json.loads(resp.content)
         full = http.get(sandbox.base_urls["pds"] + "/products")
-        assert full.content.startswith(resp.content) and len(full.content) > len(resp.content)
+        # The summary's "took" (milliseconds, as the registry reports it) differs between answers.
+        def untimed(body: bytes) -> bytes:
+            return re.sub(rb'"took": \d+', b'"took": 0', body)
+
+        assert untimed(full.content).startswith(untimed(resp.content))
+        assert len(full.content) > len(resp.content)
 
 
 def test_html200_fault_is_an_html_page_with_status_200(http):
@@ -472,11 +366,11 @@ def test_control_api_drives_a_sandbox_over_http(http):
 def test_request_log_summarises_mast_service_and_page(http):
     with Sandbox({"clock": "2026-01-01T00:00:00Z"}) as sandbox:
         mast(http, sandbox, [{"paramName": "obs_collection", "values": ["HST"]}], page=2)
-        pds(http, sandbox, q='(title like "x")')
+        pds(http, sandbox, q='(title eq "x")')
         (m, p) = sandbox.requests
         assert m.method == "POST" and m.path == "/mast/api/v0/invoke"
         assert "Mast.Caom.Filtered page=2" in m.summary and "obs_collection" in m.summary
-        assert p.path == "/pds/api/search/1/products" and 'title like "x"' in p.summary
+        assert p.path == "/pds/api/search/1/products" and 'title eq "x"' in p.summary
 
 
 # ---------------------------------------------------------------- scenarios
@@ -493,11 +387,12 @@ def test_default_scenario_is_realistic_and_has_pending_products(http, sb):
     assert pending
     served = {d["id"] for d in pds(http, sb, limit=1000)["data"]}
     assert served and not served & {p["lidvid"] for p in pending}
-    ids = {d["id"] for d in pds(http, sb, q=f'(ref_lid_target eq "{T3I}")', limit=500)["data"]}
+    context_lid = "urn:nasa:pds:context:target:comet.c2025_n1_atlas"
+    ids = {d["id"] for d in pds(http, sb, q=f'(ref_lid_target eq "{context_lid}")', limit=500)["data"]}
     assert any(i.startswith("urn:nasa:pds:mro_hirise:") for i in ids)
     assert any(i.startswith("urn:nasa:pds:maven.iuvs") for i in ids)
-    context = pds(http, sb, q='(product_class eq "Product_Context") and (title like "*ATLAS*")')
-    assert {d["id"] for d in context["data"]} >= {T3I + "::1.0"}
+    context = pds(http, sb, q='(product_class eq "Product_Context")', limit=100)
+    assert context_lid + "::1.0" in {d["id"] for d in context["data"]}
 
 
 def test_load_scenario_reads_a_json_file(tmp_path):
@@ -509,30 +404,25 @@ def test_load_scenario_reads_a_json_file(tmp_path):
         assert mast_pds(sandbox.product_counts()) == {"mast": 1, "pds": 0}
 
 
-def test_generated_scenario_of_150k_products_builds_and_serves_pages_fast(http):
-    started = time.monotonic()
+def test_generated_scenario_of_150k_products_builds_and_serves_pages(http):
+    """How fast is bench/bench.py's business (it records the sandbox's build time); tests never
+    assert wall-clock times."""
     scenario = generate_scenario(mast=100_000, pds=50_000, seed=1)
     with Sandbox(scenario) as sandbox:
-        built = time.monotonic() - started
         assert mast_pds(sandbox.product_counts()) == {"mast": 100_000, "pds": 50_000}
         filters = [{"paramName": "target_name", "values": [], "freeText": "%3I%"}]
         first = mast(http, sandbox, filters, page=1, pagesize=2000)
-        t0 = time.monotonic()
         second = mast(http, sandbox, filters, page=2, pagesize=2000)
-        page_time = time.monotonic() - t0
         assert first["paging"]["rowsFiltered"] > 10_000 and len(second["data"]) == 2000
         assert first["data"][-1]["obsid"] < second["data"][0]["obsid"]
         body = pds(http, sandbox, q=f'(ref_lid_target eq "{T3I}")', limit=1000,
                    sort=f"{HARVEST},lidvid")
         last = body["data"][-1]["properties"]
-        t0 = time.monotonic()
         nxt = pds(http, sandbox, q=f'(ref_lid_target eq "{T3I}")', limit=1000,
                   sort=f"{HARVEST},lidvid",
                   **{"search-after": f"{last[HARVEST][0]},{last['lidvid'][0]}"})
-        pds_time = time.monotonic() - t0
         assert body["summary"]["hits"] > 40_000 and len(nxt["data"]) == 1000
-    assert built < 10, f"building took {built:.1f}s"
-    assert page_time < 1.0 and pds_time < 1.0, (page_time, pds_time)
+        assert nxt["data"][0]["id"] != body["data"][-1]["id"]
 
 
 # ---------------------------------------------------------------- astroquery as a peer

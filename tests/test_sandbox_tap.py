@@ -299,6 +299,11 @@ def test_http_faults_hit_only_their_tap_service(http):
 
 def test_default_scenario_covers_the_campaigns_psa_and_obscore_observations(http):
     scenario = default_scenario()
+    full = default_scenario()
+    schema = [g for g in scenario["psa"] if "schema" in g]
+    # The PSA's table as public column lists describe it: no alt_target_name (EPN-TAP optional).
+    assert schema == [{"schema": {"absent": ["alt_target_name"]}, "_comment": schema[0]["_comment"]}]
+    scenario["psa"] = [g for g in scenario["psa"] if "schema" not in g]
     psa_instruments = {(g["instrument_host_name"], g["instrument_name"]) for g in scenario["psa"]}
     assert {("ExoMars Trace Gas Orbiter", "CaSSIS"), ("ExoMars Trace Gas Orbiter", "NOMAD"),
             ("Mars Express", "HRSC"), ("Mars Express", "OMEGA"), ("Jupiter Icy Moons Explorer", "NAVCAM"),
@@ -314,10 +319,13 @@ def test_default_scenario_covers_the_campaigns_psa_and_obscore_observations(http
     assert "GMOS-S" in by_service["cadc"]
     decoys = [r["target_name"] for r in scenario["psa"] + scenario["obscore"] if "N12" in r["target_name"]]
     assert decoys
-    with Sandbox(scenario) as sandbox:
+    with Sandbox(full) as sandbox:
         answer = sync(http, sandbox, "SELECT granule_uid FROM psa.epn_core", FORMAT="json", MAXREC="1000").json()
         served = len(answer["data"])
         assert 0 < served < len(scenario["psa"])  # one Juice delivery comes after the default clock
+        refused = sync(http, sandbox, "SELECT granule_uid FROM psa.epn_core WHERE alt_target_name LIKE '%3I%'",
+                       FORMAT="json", expect=400)
+        assert "alt_target_name" in refused.text
 
 
 def test_generated_tap_scenario_is_deterministic_with_ties_and_decoys():

@@ -1,10 +1,13 @@
 """`harvester serve`: the catalog of a sandbox harvest served by a real `harvester serve` process
 on an ephemeral port, driven by a real headless Chromium (selenium + chromedriver): the home page
 lists the tables, a canned query renders the harvested rows, SQL typed in the editor runs, a
-write is refused. Skipped only when Chromium is absent (.ci/run installs it)."""
+write is refused, the search box finds products, a product's preview image is loaded from the
+(sandbox) archive, and What's new and the release watch chart have pages. Skipped only when
+Chromium is absent (.ci/run installs it)."""
 
 from __future__ import annotations
 
+import json
 import select
 import shutil
 import sqlite3
@@ -30,17 +33,33 @@ HAVE_CHROMIUM = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+PREVIEW_URI = "mast:HST/product/id1000_drc.jpg"
+
+
 @pytest.fixture(scope="module")
-def harvested(tmp_path_factory):
-    """A catalog from a real harvest of the sandbox (at a clock when a JWST program is still
-    under exclusive access)."""
+def archives():
+    """The sandbox archives, alive while the page is served: MAST serves the preview images."""
+    scenario = engine_scenario()
+    scenario["mast"][0]["jpegURL"] = PREVIEW_URI  # obsid 1000, an HST frame
+    with Sandbox(scenario, port=0) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def harvest(archives, tmp_path_factory):
+    """A real harvest of the sandbox (at a clock when a JWST program is still under exclusive
+    access): the catalog and the config that points at the sandbox."""
     tmp = tmp_path_factory.mktemp("served")
     db = str(tmp / "catalog.db")
-    with Sandbox(engine_scenario(), port=0) as sandbox:
-        config = write_config(tmp, sandbox.base_urls, db)
-        proc = run_cli(["run", "--config", config], now=CLOCK_EARLY)
-        assert proc.returncode == 0, proc.stderr
-    return db
+    config = write_config(tmp, archives.base_urls, db)
+    proc = run_cli(["run", "--config", config], now=CLOCK_EARLY)
+    assert proc.returncode == 0, proc.stderr
+    return db, config
+
+
+@pytest.fixture(scope="module")
+def harvested(harvest):
+    return harvest[0]
 
 
 def read_line(proc: subprocess.Popen, timeout: float = 30) -> str:
@@ -50,8 +69,9 @@ def read_line(proc: subprocess.Popen, timeout: float = 30) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(harvested):
-    proc = start_cli(["serve", "--catalog", harvested, "--port", "0"])
+def served(harvest):
+    harvested, config = harvest
+    proc = start_cli(["serve", "--config", config, "--port", "0"], now=CLOCK_EARLY)
     try:
         line = read_line(proc)
         assert line.startswith(f"serving {harvested} read-only at http://127.0.0.1:"), line
@@ -163,6 +183,89 @@ def test_the_catalog_in_a_real_browser(browser, served, harvested, tmp_path):
     screenshot = tmp_path / "home.png"
     assert browser.save_screenshot(str(screenshot))
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
+
+
+def test_search_a_preview_image_and_the_harvesters_pages(browser, served, archives, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # The products page opens on its rows: the column descriptions are folded away.
+    browser.get(served + "catalog/products")
+    wait_for_page(browser, "/catalog/products")
+    assert not browser.find_element(By.CSS_SELECTOR, "dl.column-descriptions").is_displayed()
+    help_ = browser.find_element(By.CSS_SELECTOR, "details.column-help")
+    assert help_.get_attribute("open") is None and "columns mean" in help_.text
+    first_row = browser.find_element(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
+    assert first_row.location["y"] < 1000  # within the first screen of a 1400x1000 window
+
+    # A product whose archive gives a preview shows it, loaded from the archive (the
+    # sandbox's MAST download service on loopback): a real 96x96 JPEG.
+    image = browser.find_element(By.CSS_SELECTOR, "img.harvester-preview")
+    assert image.get_attribute("src") == (f"{archives.base_urls['mast']}/api/v0.1/Download/file?"
+                                          f"uri={PREVIEW_URI}")
+    browser.execute_script("arguments[0].scrollIntoView()", image)  # it loads lazily
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(
+        "const i = arguments[0]; return i.complete && i.naturalWidth > 0;", image))
+    assert browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]",
+                                  image) == [96, 96]
+    row = image.find_element(By.XPATH, "ancestor::tr")
+    assert "mast:1000" in row.text
+
+    # The home page's search box finds products by instrument, through the FTS index.
+    browser.get(served)
+    wait_for_page(browser, served)
+    box = browser.find_element(By.ID, "harvester-search")
+    box.send_keys("hirise")
+    box.submit()
+    wait_for_page(browser, "_search=hirise")
+    keys = [r[0] for r in result_rows(browser)]
+    assert len(keys) == EARLY_3I_PDS and all(k.startswith("pds:urn:nasa:pds:mro_hirise") for k in keys)
+    browser.get(served + "catalog/products?_search=" + urllib.request.quote("3I/ATLAS ToO jwst"))
+    wait_for_page(browser, "_search=")
+    assert [r[0] for r in result_rows(browser)] == ["mast:2001"]
+
+    # What's new: the digest of `harvester news` (the server's clock is the harvest's).
+    browser.get(served)
+    wait_for_page(browser, served)
+    browser.find_element(By.LINK_TEXT, "What's new").click()
+    wait_for_page(browser, "/-/news")
+    news = browser.find_element(By.CSS_SELECTOR, "section.news").text
+    assert f"New products: {EARLY_3I_MAST + EARLY_3I_PDS} from 2 archives" in news
+    assert "mast HST WFC3/UVIS: 8 new" in news and "pds MRO HIRISE: 6 new" in news
+    since = browser.find_element(By.ID, "since")
+    since.clear()
+    since.send_keys("2025-12-02")
+    since.submit()
+    wait_for_page(browser, "since=2025-12-02")
+    assert "Nothing new." in browser.find_element(By.CSS_SELECTOR, "section.news").text
+
+    # The release watch chart has its own page.
+    browser.get(served)
+    wait_for_page(browser, served)
+    browser.find_element(By.LINK_TEXT, "Release watch chart").click()
+    wait_for_page(browser, "/-/gaps")
+    rows = browser.find_elements(By.CSS_SELECTOR, "div.chart svg g.row")
+    assert len(rows) > 10 and {r.get_attribute("data-status") for r in rows} >= {"overdue"}
+    assert browser.save_screenshot(str(tmp_path / "gaps.png"))
+
+
+def test_a_bad_since_on_the_news_page_is_a_400_with_the_reason(served):
+    body = fetch(served + "-/news?since=yesterday").decode()
+    assert "since &#x27;yesterday&#x27;: not a duration" in body
+    assert json.loads(fetch(served + "-/news?since=2025-11-01&format=json"))["new"]["products"] == \
+        EARLY_3I_MAST + EARLY_3I_PDS
+
+
+def test_a_psa_thumbnail_is_an_image_too():
+    from harvester.links import Links
+    from harvester.web.pages import url_cell
+
+    row = {"source": "psa", "product_key": "psa:granule",
+           "extra": json.dumps({"thumbnail_url": "https://psa.esa.int/thumbs/granule.png"})}
+    cell = url_cell("https://psa.esa.int/data/granule", row, Links())
+    assert '<img class="harvester-preview" src="https://psa.esa.int/thumbs/granule.png"' in cell
+    assert '<a href="https://psa.esa.int/data/granule">https://psa.esa.int/data/granule</a>' in cell
+    assert url_cell("https://psa.esa.int/data/plain", {"extra": "{}"}, Links()) is None
 
 
 def test_writes_are_refused_even_past_the_select_check(served, harvested):

@@ -218,9 +218,9 @@ def test_target_aliases_lists_the_config_and_the_resolved_with_provenance(sandbo
     proc = run_cli(["target", "aliases", "--config", cfg, "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
-    assert {"alias": "3I/ATLAS", "source": "config", "field": "name", "first_seen": "",
-            "status": "used"} in rows
-    assert {"alias": "0003I", "source": "mpc", "field": "packed_permid",
+    assert {"alias": "3I/ATLAS", "kind": "designation", "source": "config", "field": "name",
+            "first_seen": "", "status": "used"} in rows
+    assert {"alias": "0003I", "kind": "designation", "source": "mpc", "field": "packed_permid",
             "first_seen": "2025-12-01T00:00:00.000Z", "status": "used"} in rows
     (atlas,) = [r for r in rows if r["alias"] == "ATLAS"]
     assert atlas["status"].startswith("refused: a name")

@@ -21,7 +21,7 @@ import numpy as np
 Q, E = 1.35638, 6.1395
 INC, NODE, PERI = (math.radians(v) for v in (175.113, 322.157, 128.010))
 K = 0.01720209895
-START, STOP, STEP = "2025-03-01", "2027-07-01", 0.5  # days
+START, STOP, STEP = "2025-03-01", "2029-01-01", 0.5  # days
 SOLUTION = "JPL#27"
 OUT = Path(__file__).resolve().parent.parent / "harvester" / "sandbox" / "default_scenario_horizons.json"
 

@@ -36,6 +36,7 @@ def after_harvest(catalog: Any, config: Any, report: Any) -> None:
     from harvester.alerts.sender import SendReport, send_due
     from harvester.alerts.settings import parse
     from harvester.crashpoints import crashpoint
+    from harvester.links import Links
     from harvester.timeutil import iso, utcnow
 
     settings = getattr(config, "alerts", None) or parse({}, path="-")
@@ -68,7 +69,8 @@ def after_harvest(catalog: Any, config: Any, report: Any) -> None:
         return
     try:
         sent = send_due(conn, settings, channels=HOOK_CHANNELS,
-                        deadline=time.monotonic() + settings.send_budget)
+                        deadline=time.monotonic() + settings.send_budget,
+                        links=Links.from_config(config))
     except (sqlite3.Error, HarvesterError) as exc:
         if storage_error(exc, catalog.path) is not None:
             raise

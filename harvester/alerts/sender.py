@@ -66,12 +66,13 @@ class SendReport:
 
 def send_due(conn: sqlite3.Connection, settings: Any, *, channels: tuple[str, ...] = CHANNELS,
              only: str | None = None, out: TextIO | None = None,
-             deadline: float | None = None) -> SendReport:
+             deadline: float | None = None, links: Any = None) -> SendReport:
     """Send what is due now (the caller holds the outbox lock). Past `deadline` (a
-    time.monotonic() value) no unit after the first is started; the rest stays due."""
+    time.monotonic() value) no unit after the first is started; the rest stays due. `links`
+    (harvester.links.Links) turns archive URIs into web addresses in digests."""
     report = SendReport()
     units = due_units(conn, now=iso(utcnow()), channels=channels, only=only)
-    senders = Channels(conn, settings, out=out)
+    senders = Channels(conn, settings, out=out, links=links)
     unreachable: set[tuple[str, str]] = set()
     try:
         for index, unit in enumerate(units):
@@ -119,9 +120,9 @@ def _record_failure(conn: sqlite3.Connection, unit: Any, exc: DeliveryError, set
 
 
 def match_and_send(conn: sqlite3.Connection, settings: Any, *, channels: tuple[str, ...] = CHANNELS,
-                   only: str | None = None, out: TextIO | None = None) -> SendReport:
+                   only: str | None = None, out: TextIO | None = None, links: Any = None) -> SendReport:
     matched = match_new_events(conn, now=iso(utcnow()), limits=predicate_limits(settings))
     crashpoint("alerts_matched")
-    report = send_due(conn, settings, channels=channels, only=only, out=out)
+    report = send_due(conn, settings, channels=channels, only=only, out=out, links=links)
     report.matched = matched
     return report

@@ -219,6 +219,7 @@ def alerts_send(config_path: str | None, catalog_path: str | None, only: str | N
     from harvester.alerts.lock import OutboxLock
     from harvester.alerts.sender import match_and_send
     from harvester.alerts.subscriptions import get_subscription
+    from harvester.links import Links
 
     config = load(config_path, catalog_path)
     catalog = _open_catalog(config)
@@ -226,7 +227,8 @@ def alerts_send(config_path: str | None, catalog_path: str | None, only: str | N
         if only:
             get_subscription(catalog.conn, only)
         with OutboxLock(config.catalog.path, wait=wait):
-            report = match_and_send(catalog.conn, config.alerts, only=only, out=sys.stdout)
+            report = match_and_send(catalog.conn, config.alerts, only=only, out=sys.stdout,
+                                    links=Links.from_config(config))
     finally:
         catalog.close()
     click.echo(report.summary(), err=True)

@@ -103,15 +103,21 @@ def run(config_path: str | None, catalog_path: str | None, sources: tuple[str, .
 @click.command()
 @common_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--wide", is_flag=True,
+              help="Every column, full times and cursors (the table is then wider than 100).")
 @handle_errors
-def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
-    """Per source: the last run and its result, the cursor, counts, the last new product, its
-    cadence and when it is next due, and what the release watch says of it (silent, failing);
-    then the scheduler's heartbeat and the alerts outbox (failed deliveries).
+def status(config_path: str | None, catalog_path: str | None, fmt: str, wide: bool) -> None:
+    """Per source: the last run and its result, counts, when it last brought a new product,
+    when it is next due, and what the release watch says of it (silent, failing); errors under
+    the table; then the scheduler's heartbeat and the alerts outbox (failed deliveries).
+
+    The table fits the terminal (100 columns when not printing to one): --wide adds the
+    cursor and the last new product's key, --format json has everything, errors in full.
 
     \b
     Example:
       harvester status --catalog 3i.db
+      harvester status --wide
     """
     import json
 
@@ -140,18 +146,77 @@ def status(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
+    if wide:
+        _wide_status(rows)
+        for line in [describe_heartbeat(heartbeat), *alert_lines(alerts)]:
+            click.echo(line)
+        return
+    width = _narrow_status(rows)
+    for line in [describe_heartbeat(heartbeat), *alert_lines(alerts)]:
+        click.echo(_wrap(line, width))
+
+
+WIDE_COLUMNS = ["source", "status", "last_run", "products", "exclusive", "last_new_product",
+                "last_new_product_seen", "rejects", "next_due", "watch", "cursor", "error"]
+# The default table: times to the minute, the least useful columns dropped first when the
+# terminal is narrow, errors under the table (one line each, cut to the width).
+NARROW_COLUMNS = {"source": "source", "status": "status", "last_run": "last_run",
+                  "products": "products", "exclusive": "exclusive", "rejects": "rejects",
+                  "last_new_product_seen": "last_new", "next_due": "next_due", "watch": "watch"}
+NARROW_DROP = ("rejects", "exclusive", "last_new", "next_due", "last_run")
+NARROW_SHRINK = ("watch",)
+
+
+def _wide_status(rows: list[dict[str, Any]]) -> None:
     from harvester.output import write_rows
 
-    columns = ["source", "status", "last_run", "products", "exclusive", "last_new_product",
-               "last_new_product_seen", "rejects", "next_due", "watch", "cursor", "error"]
-    table = [[_short(r.get(c)) for c in columns] for r in rows]
-    write_rows(columns, table, "table")
-    click.echo(describe_heartbeat(heartbeat))
-    for line in alert_lines(alerts):
-        click.echo(line)
+    # The cursor whole, as the help says: it is what a user checks when a source stands still.
+    write_rows(WIDE_COLUMNS, [[_short(r.get(c), None if c == "cursor" else 60) for c in WIDE_COLUMNS]
+                              for r in rows], "table")
 
 
-def _short(value: Any) -> str:
+def _narrow_status(rows: list[dict[str, Any]]) -> int:
+    from harvester.output import clip, fit_table, table_width, write_rows
+
+    width = table_width()
+    table = [[_minute(r.get(key)) for key in NARROW_COLUMNS] for r in rows]
+    fitted = fit_table(list(NARROW_COLUMNS.values()), table, width, drop=NARROW_DROP,
+                       shrink=NARROW_SHRINK)
+    write_rows(fitted.columns, fitted.rows, "table")
+    errors = [(r["source"], r["error"]) for r in rows if r.get("error")]
+    if errors:
+        click.echo("errors:")
+    cut = False
+    for source, error in errors:
+        line = f"  {source}: {' '.join(str(error).split())}"
+        cut = cut or len(line) > width
+        click.echo(clip(line, width))
+    if fitted.dropped or cut or fitted.clipped:
+        hidden = f"hidden: {', '.join(fitted.dropped)}; " if fitted.dropped else ""
+        click.echo(clip(f"({hidden}--wide shows all, --format json has full errors)", width))
+    return width
+
+
+def _wrap(line: str, width: int) -> str:
+    """A long line folded at spaces to the width, its continuation indented."""
+    import textwrap
+
+    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    return textwrap.fill(line, width, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) if len(line) > width else line
+
+
+def _minute(value: Any) -> str:
+    """A catalog time to the minute (2025-12-01T03:05:00.000Z -> 2025-12-01 03:05)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if len(text) >= 16 and text[10:11] == "T" and text.endswith("Z"):
+        return f"{text[:10]} {text[11:16]}"
+    return text
+
+
+def _short(value: Any, limit: int | None = 60) -> str:
     import json
 
     if value is None:
@@ -159,4 +224,4 @@ def _short(value: Any) -> str:
     if isinstance(value, dict):
         value = json.dumps(value, separators=(",", ":"))
     text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."

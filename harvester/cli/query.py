@@ -48,16 +48,19 @@ def export() -> None:
 @click.argument("directory", type=click.Path(file_okay=False))
 @handle_errors
 def export_parquet_cmd(config_path: str | None, catalog_path: str | None, directory: str) -> None:
-    """Write the products as a Parquet dataset partitioned by archive.
+    """Write the catalog as Parquet datasets in DIRECTORY: products (partitioned by archive),
+    events and expected_status. Times are timestamp[us, UTC]; the JSON columns (extra, raw,
+    detail) are strings, their meaning in the schema's metadata. DIRECTORY is replaced whole,
+    and never when it holds anything but a previous export.
 
     \b
     Example:
-      harvester export parquet out/products
+      harvester export parquet out
       duckdb -c "select archive, count(*)
                  from read_parquet('out/products/**/*.parquet', hive_partitioning=1) group by 1"
     """
     from catalog.export import export_parquet
 
     config = load(config_path, catalog_path)
-    count = export_parquet(config.catalog.path, directory)
-    click.echo(f"wrote {count:,} products to {directory} (partitioned by archive)")
+    report = export_parquet(config.catalog.path, directory)
+    click.echo(report.summary(directory))

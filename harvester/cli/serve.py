@@ -19,11 +19,12 @@ def serve(config_path: str | None, catalog_path: str | None, host: str, port: in
           show_alerts: bool) -> None:
     """Browse and query the catalog in a web browser (Datasette), read-only.
 
-    Tables and columns are explained, canned queries answer the usual questions (new this
-    week, expected observations, release latency, exclusive until, rejects), any SELECT runs
-    in the SQL box (within 5 s and 1,000 rows), and the events are an Atom feed. Who gets
-    alerts, and where, is not shown unless --show-alerts (and then redacted). Needs the `web`
-    extra.
+    What's new (the digest of harvester news), the release watch chart, a search box over the
+    products, preview images where the archive gives one; tables and columns explained, canned
+    queries for the usual questions (new this week, expected observations, release latency,
+    exclusive until, rejects), any SELECT in the SQL box (within 5 s and 1,000 rows), and the
+    events as an Atom feed. Who gets alerts, and where, is not shown unless --show-alerts (and
+    then redacted).
 
     \b
     Example:
@@ -33,5 +34,5 @@ def serve(config_path: str | None, catalog_path: str | None, host: str, port: in
     from harvester.web.app import serve as serve_catalog
 
     config = load(config_path, catalog_path)
-    serve_catalog(config.catalog.path, host=host, port=port, echo=click.echo,
+    serve_catalog(config.catalog.path, host=host, port=port, echo=click.echo, config=config,
                   show_alerts=show_alerts)

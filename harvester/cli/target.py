@@ -22,9 +22,11 @@ def target() -> None:
 @handle_errors
 def resolve_cmd(config_path: str | None, catalog_path: str | None, sbdb_url: str | None,
                 mpc_url: str | None) -> None:
-    """Ask JPL SBDB and the MPC for every designation of the target and store them in the
-    catalog; later harvests match on them besides the config's aliases. Designations that
-    would match other objects (a bare name like ATLAS, a bare number) are stored as refused.
+    """Ask JPL SBDB and the MPC for every designation of the target, and each enabled PDS
+    source's registry for the target's context LID (a context product whose names are the
+    target), and store them in the catalog; later harvests match on the designations besides
+    the config's aliases and ask PDS for products of the LIDs. Designations that would match
+    other objects (a bare name like ATLAS, a bare number) are stored as refused.
 
     Exit status 1 if a service could not be asked (what the other one said is still stored).
 
@@ -33,6 +35,7 @@ def resolve_cmd(config_path: str | None, catalog_path: str | None, sbdb_url: str
       harvester target resolve --catalog 3i.db
       harvester target aliases --catalog 3i.db
     """
+    from harvester.engine import archive_target_ids
     from harvester.names.matcher import fold
     from harvester.names.resolve import ResolveError
     from harvester.names.store import resolve_and_store
@@ -44,7 +47,8 @@ def resolve_cmd(config_path: str | None, catalog_path: str | None, sbdb_url: str
     mpc_base = mpc_url or config.target.mpc_url
     for key, value in (("sbdb_url", sbdb_base), ("mpc_url", mpc_base)):
         check_url(value, key=key, where="target", path=config.path)
-    outcome = resolve_and_store(config, sbdb_base=sbdb_base, mpc_base=mpc_base, now=iso(utcnow()))
+    outcome = resolve_and_store(config, sbdb_base=sbdb_base, mpc_base=mpc_base, now=iso(utcnow()),
+                                archives=archive_target_ids)
     answers, new, resolved = outcome.answers, outcome.new, outcome.resolved
     for answer in answers:
         _echo_answer(answer)
@@ -63,11 +67,13 @@ def _echo_answer(answer: Any) -> None:
     if answer.error:
         click.echo(f"{answer.service}: no answer from {answer.url} (see the error below)")
         return
-    head = f"{answer.service}: {len(answer.accepted)} designations for {answer.query!r}"
+    what = "target LIDs" if any(c.kind == "target_lid" for c in answer.candidates) else "designations"
+    head = f"{answer.service}: {len(answer.accepted)} {what} for {answer.query!r}"
     click.echo(head + (f" - {answer.note}" if answer.note else ""))
     for candidate in answer.candidates:
         status = f"refused: {candidate.refused}" if candidate.refused else "used"
-        click.echo(f"  {candidate.text:<28} {candidate.field:<44} {status}")
+        field = candidate.field + (f" = {candidate.raw}" if candidate.raw else "")
+        click.echo(f"  {candidate.text:<28} {field:<44} {status}")
 
 
 @target.command("aliases")
@@ -77,7 +83,8 @@ def _echo_answer(answer: Any) -> None:
 @handle_errors
 def aliases_cmd(config_path: str | None, catalog_path: str | None, fmt: str) -> None:
     """List the aliases harvests match on: the config's and those `target resolve` stored, with
-    where each came from (service, field, when) and, for a refused one, why.
+    where each came from (service, field, when) and, for a refused one, why; and the target
+    LIDs PDS harvests ask for (configured, or found among the registry's context products).
 
     \b
     Example:
@@ -88,13 +95,16 @@ def aliases_cmd(config_path: str | None, catalog_path: str | None, fmt: str) -> 
     from harvester.output import write_rows
 
     config = load(config_path, catalog_path)
-    rows: list[list[Any]] = [[config.target.name, "config", "name", "", "used"]]
-    rows += [[alias, "config", "aliases", "", "used"] for alias in config.target.aliases]
+    rows: list[list[Any]] = [[config.target.name, "designation", "config", "name", "", "used"]]
+    rows += [[alias, "designation", "config", "aliases", "", "used"] for alias in config.target.aliases]
+    for name, settings in config.sources.items():
+        rows += [[lid, "target_lid", "config", f"sources.{name}.target_lids", "", "used"]
+                 for lid in getattr(settings, "target_lids", [])]
     if Path(config.catalog.path).exists():
-        rows += [[s.alias, s.service, s.field, s.first_seen,
+        rows += [[s.alias, s.kind, s.service, s.field, s.first_seen,
                   f"refused: {s.refused}" if s.refused else "used"]
                  for s in _stored(config.catalog.path)]
-    write_rows(["alias", "source", "field", "first_seen", "status"], rows, fmt)
+    write_rows(["alias", "kind", "source", "field", "first_seen", "status"], rows, fmt)
 
 
 def _stored(path: str) -> list[Any]:

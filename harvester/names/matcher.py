@@ -45,10 +45,17 @@ class AliasMatcher:
     def __init__(self, name: str, aliases: Iterable[str] = ()) -> None:
         self.name = name
         self.aliases: list[str] = []
+        # Every distinct spelling, case kept: archives that only compare exactly (PDS `eq`)
+        # are asked about each one.
+        self.spellings: list[str] = []
         seen: set[str] = set()
         for alias in [name, *aliases]:
             folded = fold(alias)
-            if folded and folded not in seen and folded not in _NEVER_ENOUGH:
+            if not folded or folded in _NEVER_ENOUGH:
+                continue
+            if alias.strip() not in self.spellings:
+                self.spellings.append(alias.strip())
+            if folded not in seen:
                 seen.add(folded)
                 self.aliases.append(alias)
         self._exact = {fold(a): a for a in self.aliases}

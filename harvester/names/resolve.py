@@ -34,11 +34,14 @@ class ResolveError(HarvesterError):
 
 @dataclass
 class Candidate:
-    """A designation as a service gave it, and which field of the answer it came from."""
+    """A designation as a service gave it, and which field of the answer it came from; or
+    (kind `target_lid`) an archive's own identifier of the target, e.g. a PDS context LID."""
 
     text: str
     field: str
     refused: str | None = None
+    kind: str = "designation"
+    raw: str | None = None      # the text that matched, when it is not `text` itself
 
 
 @dataclass

@@ -1,18 +1,23 @@
 """MAST Portal API stand-in: `POST /api/v0/invoke` with a form field `request=<JSON>`.
 
 Services: Mast.Caom.Filtered (and .Position, whose cone is mast_position.py's), Mast.Caom.Products,
-plus the portal's columnsconfig endpoint astroquery calls before any query.
+plus the portal's columnsconfig endpoint astroquery calls before any query, and the file
+download service `GET /api/v0.1/Download/file?uri=mast:...` (astroquery's MAST_DOWNLOAD_URL)
+for preview images: a visible observation's `jpegURL`, or the preview file Mast.Caom.Products
+lists for it, is served as a real JPEG; any other file is a 404.
 Answers have the envelope of a real Mast.Caom.Filtered answer
 (shared/fixtures/mast/advSearch.json): status, msg, data, fields, paging.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,7 +27,11 @@ from .reply import Reply, json_reply, text_reply
 from .timeutil import to_mjd
 from .util import gc_paused, wildcard_regex
 
-# Column set and types of a real Mast.Caom.Filtered answer, in its order.
+# Column set and types of a real Mast.Caom.Filtered answer (shared/fixtures/mast/advSearch.json,
+# in its order), plus three CAOM columns that answer lacks but today's service has and filters
+# on: intentType and provenance_name (astroquery docs/mast/mast_mastquery.rst, a Caom.Cone
+# answer) and sequence_number, the TESS sector (astroquery mast/tests/test_mast_remote.py filters
+# Mast.Caom.Filtered on it).
 FIELDS: list[dict[str, str]] = [
     {"name": n, "type": t} for n, t in [
         ("dataproduct_type", "string"), ("calib_level", "int"), ("obs_collection", "string"),
@@ -32,7 +41,9 @@ FIELDS: list[dict[str, str]] = [
         ("em_max", "float"), ("target_classification", "string"), ("obs_title", "string"),
         ("t_obs_release", "float"), ("instrument_name", "string"), ("proposal_pi", "string"),
         ("proposal_id", "string"), ("project", "string"), ("s_region", "string"),
-        ("jpegURL", "string"), ("dataURL", "string"), ("obsid", "string"), ("objID", "string"),
+        ("jpegURL", "string"), ("dataURL", "string"), ("intentType", "string"),
+        ("provenance_name", "string"), ("sequence_number", "int"),
+        ("obsid", "string"), ("objID", "string"),
     ]
 ]
 COLUMNS = [f["name"] for f in FIELDS]
@@ -139,6 +150,9 @@ def make_record(raw: dict[str, Any]) -> MastRecord:
         "s_region": get("s_region"),
         "jpegURL": get("jpegURL"),
         "dataURL": get("dataURL"),
+        "intentType": get("intentType", "science"),
+        "provenance_name": get("provenance_name"),
+        "sequence_number": get("sequence_number"),
         "obsid": obsid,
         "objID": get("objID", obsid + 7612867),
     }
@@ -329,6 +343,9 @@ class MastArchive(Archive):
                 return self.invoke(request, clock_mjd)
             except MastError as exc:
                 return json_reply(_envelope_obj("ERROR", str(exc)))
+        if subpath == "/api/v0.1/Download/file" and method == "GET":
+            uri = (parse_qs(query).get("uri") or [""])[0]
+            return self.download(uri, clock_mjd)
         if subpath == "/portal/Mashup/Mashup.asmx/columnsconfig":
             form = parse_qs(query if method == "GET" else body.decode("utf-8", "replace"))
             config_id = (form.get("colConfigId") or [""])[0]
@@ -339,6 +356,15 @@ class MastArchive(Archive):
             # The real service answers an unknown config with an empty body.
             return json_reply({})
         return text_reply(f"Not found: /mast{subpath}", 404)
+
+    def download(self, uri: str, clock_mjd: float) -> Reply:
+        """A preview image of a visible observation, as a JPEG; anything else is not found."""
+        if uri.lower().endswith((".jpg", ".jpeg")):
+            for rec in self.visible(clock_mjd):
+                if rec.row.get("jpegURL") == uri or any(
+                        p.get("dataURI") == uri for p in product_rows(rec)):
+                    return Reply(200, preview_jpeg(), "image/jpeg")
+        return text_reply(f"File not found: {uri}", 404)
 
     def invoke(self, request: dict[str, Any], clock_mjd: float) -> Reply:
         service = request.get("service")
@@ -422,6 +448,12 @@ def _envelope_obj(status: str, msg: str, data: list | None = None,
     return {"status": status, "msg": msg, "data": data or [], "fields": fields or [],
             "paging": paging or {"page": 1, "pageSize": 0, "pagesFiltered": 0, "rows": 0,
                                   "rowsFiltered": 0, "rowsTotal": 0}}
+
+
+@functools.cache
+def preview_jpeg() -> bytes:
+    """The one preview image the sandbox serves (96 x 96, a comet with a tail)."""
+    return (Path(__file__).parent / "preview.jpg").read_bytes()
 
 
 def executing_body() -> bytes:

@@ -6,6 +6,12 @@ A scenario row:
      "obs_release_date": ISO, "appears": ISO (default t_max + 1 day), "revisions": [...]}
 A row is served once `appears` has passed: metadata of data still under exclusive access is
 public, with obs_release_date in the future, as at ESO. t_min/t_max are served as MJD.
+
+Rows are keyed by (obs_publisher_did, obs_id): a real ALMA answer has two rows with one
+publisher DID and different obs_ids (tests/data/obscore/alma_duplicate_did.vot.xml). A record
+`{"service": "koa", "schema": {"row_limit": 0, "absent": [...]}}` gives a service its own cap
+below MAXREC (KOA answered QUERY_STATUS=OVERFLOW with zero rows and no DATA element) and drops
+columns it lacks.
 """
 
 from __future__ import annotations
@@ -55,6 +61,10 @@ def _columns(raw: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def row_key(did: Any, obs_id: Any) -> str:
+    return f"{did}\n{obs_id or ''}"
+
+
 def make_row(raw: dict[str, Any]) -> TapRow:
     did = raw.get("obs_publisher_did")
     if not did:
@@ -76,7 +86,7 @@ def make_row(raw: dict[str, Any]) -> TapRow:
         appears = parse_time(0.0)
     revisions = sorted(((parse_time(r["appears"]), _columns(r)) for r in raw.get("revisions") or []),
                        key=lambda r: r[0])
-    return TapRow(str(did), row, appears, revisions)
+    return TapRow(row_key(did, row.get("obs_id")), row, appears, revisions)
 
 
 class ObsCoreArchive(Archive):
@@ -87,6 +97,7 @@ class ObsCoreArchive(Archive):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.tables: dict[str, TapTable] = {name: self._table() for name in SERVICES}
+        self.row_limits: dict[str, int] = {}
 
     @staticmethod
     def _table() -> TapTable:
@@ -95,7 +106,11 @@ class ObsCoreArchive(Archive):
     def add(self, records: Iterable[dict[str, Any]]) -> int:
         by_service: dict[str, list[dict[str, Any]]] = {}
         for record in records:
-            by_service.setdefault(str(record.get("service") or SERVICES[0]), []).append(record)
+            service = str(record.get("service") or SERVICES[0])
+            if "schema" in record:
+                self._configure(service, record["schema"] or {})
+                continue
+            by_service.setdefault(service, []).append(record)
         added = 0
         for service, rows in by_service.items():
             with self._lock:
@@ -103,13 +118,22 @@ class ObsCoreArchive(Archive):
             added += table.add(rows)
         return added
 
+    def _configure(self, service: str, schema: dict[str, Any]) -> None:
+        with self._lock:
+            table = self.tables.setdefault(service, self._table())
+            if "row_limit" in schema:
+                self.row_limits[service] = int(schema["row_limit"])
+        table.drop_columns(schema.get("absent") or [])
+
     def corrupt(self, key: Any, **fields: Any) -> None:
+        """Corrupt the row(s) of publisher DID `key` (or of the exact (DID, obs_id) key)."""
+        key = str(key)
         for table in self.tables.values():
-            try:
-                table.corrupt(str(key), **fields)
+            hits = [k for k in table.keys() if k == key or k.split("\n", 1)[0] == key]
+            for hit in hits:
+                table.corrupt(hit, **fields)
+            if hits:
                 return
-            except KeyError:
-                continue
         raise KeyError(key)
 
     def __len__(self) -> int:
@@ -121,7 +145,7 @@ class ObsCoreArchive(Archive):
             return text_reply(f"Not found: {self.prefix}{request.path}", 404)
         return serve_sync(request.method, request.query, request.body, {TABLE: self.tables[parts[0]]},
                           request.clock, default_maxrec=self.default_maxrec,
-                          maxrec_limit=self.maxrec_limit)
+                          maxrec_limit=self.maxrec_limit, row_limit=self.row_limits.get(parts[0]))
 
     def base_urls(self, base_url: str) -> dict[str, str]:
         urls = {name: f"{base_url}/{name}/tap" for name in self.tables}

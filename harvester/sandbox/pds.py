@@ -1,11 +1,16 @@
 """PDS Search API stand-in (`/api/search/1`): `GET /products` and `GET /products/{id}`.
 
-Answers have the shape of real Search API answers (shared/fixtures/pds/*.json):
-`{"summary": {...}, "data": [product, ...]}` with every property a list of strings.
-Semantics kept from the real service: only archived products are served; a lid's
-superseded versions drop out of `/products` once a newer version is harvested;
-`sort` is ascending; `search-after` is strictly after the given sort tuple
-(Elasticsearch), so paging on a key with ties needs a tie-breaker field.
+Answers have the shape of real Search API answers (tests/data/pds/*.json, recorded):
+`{"summary": {...}, "data": [product, ...]}` with every property a list of strings. What the
+real registry does, and so this does (sources in harvester/sandbox/README.md):
+- `q` is parsed exactly as registry-api's Search.g4 (pds_query.py); anything else is HTTP 400
+  with the registry's plain-text error;
+- `fields=` limits `properties` to the requested fields, a field the product lacks being the
+  string "null"; the top-level investigations, observing_system_components and targets come
+  from the ref_lid_* fields either way;
+- only archived products are served, and a lid's superseded versions drop out once a newer one
+  is harvested; `sort` is ascending; `search-after` is strictly after the given sort tuple
+  (OpenSearch), so paging on a key with ties needs a tie-breaker field.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -144,15 +150,21 @@ class PdsRecord(Record):
         super().__init__(props)
 
     def doc(self, base: str, fields: list[str] | None) -> dict[str, Any]:
+        """The product as registry-api's PdsProductTransformer writes it: the top-level
+        references come from the ref_lid_* fields whatever `fields` asked for; `properties`
+        holds only the requested fields, a missing one as ["null"]; null members are left out
+        (the recorded answer in tests/data/pds has no null keys)."""
         def refs(*names: str) -> list[dict[str, str]]:
             return [{"id": lid, "href": f"{base}/products/{lid}"}
                     for name in names for lid in self.props.get(name, ())]
 
         if fields:
-            props = {f: self.props[f] for f in fields if f in self.props}
+            props = {f: self.props[f] if f in self.props else ["null"] for f in fields}
         else:
             props = self.props
-        return {
+        metadata = {"label_url": self.label_url, "version": self.vid,
+                    "creation_date_time": self.created, "update_date_time": self.updated}
+        doc = {
             "id": self.lidvid,
             "type": self.product_class,
             "title": self.title,
@@ -161,11 +173,22 @@ class PdsRecord(Record):
             "investigations": refs("ref_lid_investigation"),
             "observing_system_components": refs("ref_lid_instrument_host", "ref_lid_instrument"),
             "targets": refs("ref_lid_target"),
-            "metadata": {"label_url": self.label_url, "version": self.vid,
-                         "creation_date_time": self.created,
-                         "update_date_time": self.updated},
+            "metadata": {k: v for k, v in metadata.items() if v is not None},
             "properties": props,
         }
+        return {k: v for k, v in doc.items() if v is not None}
+
+
+_STATUS_NAMES = {400: "400 BAD_REQUEST", 404: "404 NOT_FOUND", 406: "406 NOT_ACCEPTABLE"}
+
+
+def error_reply(status: int, path: str, message: str) -> Reply:
+    """An error as registry-api's RegistryApiResponseEntityExceptionHandler writes it: plain
+    text (the status, the request, the message, a reference id, whom to write to)."""
+    text = (f"{_STATUS_NAMES.get(status, status)}\n Request uri={path} failed with message:\n"
+            f"{message}(ref:{uuid.uuid4()})\n"
+            "For assistance, forward this error message to pds-operator@jpl.nasa.gov")
+    return Reply(status, text.encode(), "text/plain;charset=UTF-8")
 
 
 class BadRequest(Exception):
@@ -285,22 +308,24 @@ class PdsArchive(Archive):
                request_url: str) -> Reply:
         try:
             if accept and "json" not in accept and "*/*" not in accept:
-                raise BadRequest(f"format {accept} is not supported, use application/json", 406)
+                raise BadRequest(f"AcceptFormatNotSupportedException: format {accept} is not "
+                                 "supported Supported formats (in Accept header) are: "
+                                 "application/json", 406)
             if subpath in ("/products", "/products/"):
                 return self.search(parse_qs(query, keep_blank_values=True), clock, base)
             if subpath.startswith("/products/"):
                 ident = unquote(subpath[len("/products/"):]).removesuffix("/latest")
                 return self.get(ident, clock, base)
-            raise BadRequest(f"No endpoint {subpath}", 404)
+            raise BadRequest(f"NotFoundException: No endpoint {subpath}", 404)
         except BadRequest as exc:
-            return json_reply({"request": request_url, "message": str(exc)}, exc.status)
+            return error_reply(exc.status, self.prefix + subpath, str(exc))
 
     def search(self, params: dict[str, list[str]], clock: str, base: str) -> Reply:
         started = time.perf_counter()
         unknown = sorted(set(params) - _KNOWN_PARAMS)
         if unknown:
-            hint = " (offset paging is gone: use sort and search-after)" if "start" in unknown else ""
-            raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)}{hint}")
+            raise BadRequest(f"UnknownQueryParameterException: Unknown query parameter(s): "
+                             f"{', '.join(unknown)}")
 
         def listed(name: str) -> list[str]:
             return [v.strip() for raw in params.get(name, []) for v in raw.split(",") if v.strip()]
@@ -316,15 +341,17 @@ class PdsArchive(Archive):
         if limit < 0 or limit > MAX_LIMIT:
             raise BadRequest(f"limit must be between 0 and {MAX_LIMIT}")
         if search_after and not sort:
-            raise BadRequest("sort argument must be provided if searchAfter argument is provided")
+            raise BadRequest("SortSearchAfterMismatchException: sort argument must be provided if "
+                             "searchAfter argument is provided")
         if search_after and len(search_after) != len(sort):
-            raise BadRequest("sort and searchAfter arguments must be of equal length if provided")
+            raise BadRequest("SortSearchAfterMismatchException: sort and searchAfter arguments "
+                             "must be of equal length if provided")
         try:
             records, keys = self._matching(q, sort, clock)
         except QuerySyntaxError as exc:
-            raise BadRequest(
-                f"UnparsableQParamException: Unable to parse the q parameter:q string value:{q}"
-                f" Error message {exc}") from exc
+            # BailErrorStrategy wraps the error without a message, hence the literal "null".
+            raise BadRequest("UnparsableQParamException: Unable to parse the q parameter:"
+                             "Invalid q string value syntax null") from exc
         start = 0
         if search_after:
             start = bisect_right(keys, tuple(pds_query.value_key(v) for v in search_after))
@@ -351,5 +378,5 @@ class PdsArchive(Archive):
             versions = [r for r in self.visible(clock) if r.lid == identifier]
             rec = versions[0] if versions else None
         if rec is None:
-            raise BadRequest(f"The lidvid {identifier} was not found", 404)
+            raise BadRequest(f"NotFoundException: The lidvid {identifier} was not found", 404)
         return json_reply(rec.doc(base, None))

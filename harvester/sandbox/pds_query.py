@@ -1,23 +1,31 @@
-"""The PDS Search API `q` language: tokenizer, recursive-descent parser, evaluator.
+"""The PDS Search API `q` language as the registry parses and runs it.
 
-Grammar (after NASA-PDS/registry-api lexer/Search.g4; keywords case-insensitive):
+Grammar: NASA-PDS/registry-api, lexer/src/main/antlr4/gov/nasa/pds/api/registry/lexer/Search.g4
+(main at 6c22863f), rule for rule:
 
-    query       := expression EOF
-    expression  := term ( (AND term)+ | (OR term)+ )?
-    term        := NOT? "(" expression ")" | comparison | like | existence
-    comparison  := FIELD (eq|ne|gt|ge|lt|le) (STRING | NUMBER)
-    like        := FIELD NOT? LIKE STRING            -- wildcards * and ?
-    existence   := EXISTS FIELD | FIELD EXISTS
+    query          : queryTerm EOF ;
+    queryTerm      : comparison | likeComparison | group ;
+    group          : NOT? LPAREN expression RPAREN ;
+    expression     : andStatement | orStatement | queryTerm ;
+    andStatement   : queryTerm (AND queryTerm)+ ;
+    orStatement    : queryTerm (OR queryTerm)+ ;
+    comparison     : FIELD operator ( NUMBER | STRINGVAL ) ;
+    likeComparison : FIELD LIKE STRINGVAL ;
+    operator       : EQ | NE | GT | GE | LT | LE ;
 
-Two deliberate choices, both matching what the real service accepts:
-* `and` and `or` cannot be mixed at one level without parentheses (the real
-  grammar has separate and/or statements), so `a and b or c` is a 400.
-* A bare top-level `(a) and (b)` is accepted: NASA's own client (pds.peppi)
-  sends exactly that shape.
+So the WHOLE query is one comparison or one parenthesised group: `(a) and (b)` at top level is
+a syntax error, and `and`/`or` cannot be mixed inside one group. Keywords `eq ne gt ge lt le like
+and or` are case-insensitive, `NOT` is `NOT` or `not` only. The server parses with ANTLR's
+BailErrorStrategy (RegistrySearchRequestBuilder.parseQueryString): the first syntax error is a
+ParseCancellationException, which becomes HTTP 400. The lexer keeps its default error handling:
+a character no token starts with is reported and skipped, the parse goes on.
 
-A property holds a list of strings; a comparison is true if any value
-satisfies it, `ne` is true when no value equals (Elasticsearch must_not), and
-a missing property satisfies only `ne` and `not`.
+Meaning (registry-api Antlr4SearchListener): `eq` is an OpenSearch match query, `ne` its
+must_not, `gt ge lt le` range queries, `like` a simple_query_string query, a group a bool query
+(must for `and`, should for `or`, must_not for `NOT`). How a match or range compares depends on
+the field's mapping (NASA-PDS/registry-mgr elastic/registry.json): strings are `keyword` (exact,
+case-sensitive), `title` and `description` are `text` (analysed into words), harvest and
+product dates are `date`, file sizes `long`, `vid` a `float`.
 """
 
 from __future__ import annotations
@@ -27,24 +35,12 @@ from collections.abc import Callable
 from typing import Any
 
 from .timeutil import canonical_date
-from .util import wildcard_regex
 
 Props = dict[str, list[str]]
 Predicate = Callable[[Any], bool]
 
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?$")
-_TOKEN_RE = re.compile(
-    r"""\s*(?:
-        (?P<lparen>\()
-      | (?P<rparen>\))
-      | (?P<string>"[^"\r\n]*")
-      | (?P<number>-?\d+(?:\.\d*)?(?![A-Za-z0-9_.:/*]))
-      | (?P<word>[A-Za-z_*][A-Za-z0-9_.:/*]*)
-    )""",
-    re.VERBOSE,
-)
-_OPERATORS = {"eq", "ne", "gt", "ge", "lt", "le"}
-_KEYWORDS = _OPERATORS | {"and", "or", "not", "like", "exists"}
+_WORD_RE = re.compile(r"[0-9a-z]+")
 
 
 class QuerySyntaxError(ValueError):
@@ -56,8 +52,26 @@ def field_name(name: str) -> str:
     return name.replace("/", ".")
 
 
+# ---------------------------------------------------------------- field mapping
+
+_TEXT_FIELDS = {"title", "description"}
+_NUMERIC_FIELDS = {"vid", "ops:Data_File_Info.ops:file_size", "ops:Label_File_Info.ops:file_size"}
+
+
+def field_type(name: str) -> str:
+    """`keyword`, `text`, `date` or `number`, as registry.json maps the field."""
+    if name in _TEXT_FIELDS:
+        return "text"
+    if name in _NUMERIC_FIELDS:
+        return "number"
+    tail = name.rsplit(":", 1)[-1]
+    if tail.endswith("date_time") or tail in ("modification_date", "creation_date"):
+        return "date"
+    return "keyword"
+
+
 def value_key(text: str) -> tuple:
-    """Comparison key of one property value: dates by instant, numbers numerically.
+    """Sort key of one property value: dates by instant, numbers numerically.
 
     The kind comes first so keys of different kinds never compare their payloads.
     """
@@ -67,6 +81,12 @@ def value_key(text: str) -> tuple:
     if _NUMBER_RE.match(text):
         return (0, float(text))
     return (2, text)
+
+
+def analysed(text: str) -> list[str]:
+    """Words of a `text` field as an analyser indexes them (lower case, letters and digits).
+    The english analyser also stems; the sandbox does not."""
+    return _WORD_RE.findall(text.lower())
 
 
 class Record:
@@ -93,158 +113,197 @@ class Record:
         return keys
 
 
-def _compare(a_key: tuple, a_raw: str, b_key: tuple, b_raw: str) -> int:
-    if a_key[0] == b_key[0]:
-        a, b = a_key[1], b_key[1]
-    else:
-        a, b = a_raw, b_raw
-    return (a > b) - (a < b)
+# ---------------------------------------------------------------- comparisons
 
 
-def _comparison(name: str, op: str, literal: str) -> Predicate:
-    lit_key = value_key(literal)
+def _as_number(text: str) -> float | None:
+    return float(text) if _NUMBER_RE.match(text.strip()) else None
 
-    if op in ("eq", "ne"):
-        def equals(rec: Record) -> bool:
-            raws = rec.values(name)
-            if not raws:
-                return False
-            if literal in raws:
-                return True
-            return any(k == lit_key for k in rec.keys(name))
 
-        if op == "eq":
-            return equals
-        return lambda rec: not equals(rec)
+def _comparable(kind: str, text: str) -> Any:
+    """A value or literal in the form its field compares (None: cannot be compared)."""
+    if kind == "date":
+        return canonical_date(text)
+    if kind == "number":
+        return _as_number(text)
+    return text
 
-    accept = {
-        "gt": lambda c: c > 0, "ge": lambda c: c >= 0,
-        "lt": lambda c: c < 0, "le": lambda c: c <= 0,
-    }[op]
+
+def _match(name: str, literal: str) -> Predicate:
+    """`eq`: an OpenSearch match query on the field."""
+    kind = field_type(name)
+    if kind == "text":
+        # A match query analyses the literal and matches any of its words (operator OR).
+        wanted = set(analysed(literal))
+        return lambda rec: any(wanted.intersection(analysed(str(v))) for v in rec.values(name))
+    target = _comparable(kind, literal)
+    if target is None:
+        return lambda rec: False
+    return lambda rec: any(_comparable(kind, str(v)) == target for v in rec.values(name))
+
+
+_RANGE = {
+    "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
+}
+
+
+def _range(name: str, op: str, literal: str) -> Predicate:
+    kind = field_type(name)
+    kind = "keyword" if kind == "text" else kind
+    target = _comparable(kind, literal)
+    test = _RANGE[op]
 
     def ranged(rec: Record) -> bool:
-        raws = rec.values(name)
-        if not raws:
+        if target is None:
             return False
-        return any(accept(_compare(k, str(raw), lit_key, literal))
-                   for k, raw in zip(rec.keys(name), raws, strict=True))
+        for value in rec.values(name):
+            mine = _comparable(kind, str(value))
+            if mine is not None and test(mine, target):
+                return True
+        return False
 
     return ranged
 
 
-def _like(name: str, pattern: str, negate: bool) -> Predicate:
-    rx = wildcard_regex(pattern, many="*", one="?")
+def _like(name: str, pattern: str) -> Predicate:
+    """`like`: simple_query_string on one field, default operator OR. Its terms are split on
+    white space; a term ending in `*` is a prefix query, any other `*` is a literal character
+    (so `*3I*` looks for values starting with "*3I" and finds nothing); on a `keyword` field a
+    term must equal a whole value, case included."""
+    text_field = field_type(name) == "text"
+    terms = [t for t in pattern.split() if t]
 
-    def matches(rec: Record) -> bool:
-        return any(rx.fullmatch(str(v)) for v in rec.values(name))
+    def term_test(term: str) -> Callable[[str], bool]:
+        prefix = term.endswith("*")
+        stem = term[:-1] if prefix else term
+        if text_field:
+            stem = stem.lower()
+            if prefix:
+                return lambda value: any(w.startswith(stem) for w in analysed(value))
+            return lambda value: stem in analysed(value)
+        if prefix:
+            return lambda value: value.startswith(stem)
+        return lambda value: value == stem
 
-    if negate:
-        return lambda rec: not matches(rec)
-    return matches
+    tests = [term_test(t) for t in terms]
+    return lambda rec: any(test(str(v)) for v in rec.values(name) for test in tests)
 
 
-def _exists(name: str) -> Predicate:
-    return lambda rec: bool(rec.values(name))
+# ---------------------------------------------------------------- lexer
+
+# Token kinds in Search.g4's rule order: on equal length the earlier rule wins (ANTLR), so
+# `eq` is EQ and `equal` is a FIELD.
+_KEYWORD_RULES = [
+    ("NOT", re.compile(r"NOT|not")),
+    ("EQ", re.compile(r"[eE][qQ]")), ("NE", re.compile(r"[nN][eE]")),
+    ("GT", re.compile(r"[gG][tT]")), ("GE", re.compile(r"[gG][eE]")),
+    ("LT", re.compile(r"[lL][tT]")), ("LE", re.compile(r"[lL][eE]")),
+    ("LIKE", re.compile(r"[lL][iI][kK][eE]")),
+    ("LPAREN", re.compile(r"\(")), ("RPAREN", re.compile(r"\)")),
+    ("AND", re.compile(r"[aA][nN][dD]")), ("OR", re.compile(r"[oO][rR]")),
+    ("FIELD", re.compile(r"[A-Za-z_][A-Za-z0-9_.:/]*")),
+    ("STRINGVAL", re.compile(r'"[^"\r\n]*"')),
+    ("NUMBER", re.compile(r"-?[0-9]+(?:\.[0-9]*)?")),
+]
+_WS = re.compile(r"[ \t\r\n]+")
+_OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE")
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    """(kind, text) tokens; characters no rule starts are skipped, as ANTLR's lexer does."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(text):
+        space = _WS.match(text, position)
+        if space:
+            position = space.end()
+            continue
+        best: tuple[str, str] | None = None
+        for kind, rule in _KEYWORD_RULES:
+            found = rule.match(text, position)
+            if found and (best is None or len(found.group()) > len(best[1])):
+                best = (kind, found.group())
+        if best is None:
+            position += 1  # "token recognition error": the lexer drops one character
+            continue
+        tokens.append(best)
+        position += len(best[1])
+    tokens.append(("EOF", "<EOF>"))
+    return tokens
+
+
+# ---------------------------------------------------------------- parser
 
 
 class _Parser:
+    """Recursive descent over Search.g4; any mismatch bails out, as BailErrorStrategy does."""
+
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = self._tokenize(text)
+        self.tokens = tokenize(text)
         self.pos = 0
 
-    @staticmethod
-    def _tokenize(text: str) -> list[tuple[str, str, int]]:
-        tokens: list[tuple[str, str, int]] = []
-        i = 0
-        end = len(text.rstrip())
-        while i < end:
-            m = _TOKEN_RE.match(text, i)
-            if not m or m.end() == i:
-                bad = text[i:].lstrip()[:20]
-                raise QuerySyntaxError(f"token recognition error at: '{bad}'")
-            kind = m.lastgroup or ""
-            value = m.group(kind)
-            start = m.start(kind)
-            if kind == "word" and value.lower() in _KEYWORDS:
-                kind = value.lower()
-            tokens.append((kind, value, start))
-            i = m.end()
-        tokens.append(("eof", "<EOF>", len(text)))
-        return tokens
+    def peek(self, offset: int = 0) -> str:
+        index = min(self.pos + offset, len(self.tokens) - 1)
+        return self.tokens[index][0]
 
-    def peek(self) -> str:
-        return self.tokens[self.pos][0]
-
-    def next(self, *expected: str) -> tuple[str, str, int]:
-        tok = self.tokens[self.pos]
-        if expected and tok[0] not in expected:
-            want = " or ".join(expected)
-            raise QuerySyntaxError(
-                f"mismatched input '{tok[1]}' at position {tok[2]}, expecting {want}")
+    def take(self, *kinds: str) -> str:
+        kind, text = self.tokens[self.pos]
+        if kind not in kinds:
+            raise QuerySyntaxError(f"mismatched input '{text}' expecting {' or '.join(kinds)}")
         self.pos += 1
-        return tok
+        return text
 
-    def parse(self) -> Predicate:
-        if self.peek() == "eof":
-            raise QuerySyntaxError("empty query")
-        pred = self.expression()
-        self.next("eof")
-        return pred
+    def query(self) -> Predicate:
+        predicate = self.query_term()
+        self.take("EOF")
+        return predicate
+
+    def query_term(self) -> Predicate:
+        if self.peek() in ("NOT", "LPAREN"):
+            return self.group()
+        name = field_name(self.take("FIELD"))
+        if self.peek() == "LIKE":
+            self.take("LIKE")
+            return _like(name, self.take("STRINGVAL")[1:-1])
+        op = self.take(*_OPERATORS).lower()
+        kind = self.peek()
+        literal = self.take("NUMBER", "STRINGVAL")
+        if kind == "STRINGVAL":
+            literal = literal[1:-1]
+        if op == "eq":
+            return _match(name, literal)
+        if op == "ne":
+            matches = _match(name, literal)
+            return lambda rec: not matches(rec)
+        return _range(name, op, literal)
+
+    def group(self) -> Predicate:
+        negate = self.peek() == "NOT"
+        if negate:
+            self.take("NOT")
+        self.take("LPAREN")
+        inner = self.expression()
+        self.take("RPAREN")
+        if negate:
+            return lambda rec: not inner(rec)
+        return inner
 
     def expression(self) -> Predicate:
-        terms = [self.term()]
-        joiner = None
-        while self.peek() in ("and", "or"):
-            kind = self.next()[0]
-            if joiner is not None and kind != joiner:
-                raise QuerySyntaxError(
-                    f"cannot mix 'and' and 'or' without parentheses (position "
-                    f"{self.tokens[self.pos - 1][2]})")
-            joiner = kind
-            terms.append(self.term())
-        if len(terms) == 1:
+        terms = [self.query_term()]
+        joiner = self.peek()
+        if joiner not in ("AND", "OR"):
             return terms[0]
-        if joiner == "and":
+        # andStatement or orStatement: the same conjunction repeated; another one ends the
+        # statement and the group then expects ')'.
+        while self.peek() == joiner:
+            self.take(joiner)
+            terms.append(self.query_term())
+        if joiner == "AND":
             return lambda rec: all(t(rec) for t in terms)
         return lambda rec: any(t(rec) for t in terms)
-
-    def term(self) -> Predicate:
-        kind = self.peek()
-        if kind in ("not", "lparen"):
-            negate = False
-            if kind == "not":
-                self.next()
-                negate = True
-            self.next("lparen")
-            inner = self.expression()
-            self.next("rparen")
-            if negate:
-                return lambda rec: not inner(rec)
-            return inner
-        if kind == "exists":
-            self.next()
-            return _exists(field_name(self.next("word")[1]))
-        name = field_name(self.next("word")[1])
-        op = self.peek()
-        if op == "exists":
-            self.next()
-            return _exists(name)
-        if op in ("like", "not"):
-            negate = self.next()[0] == "not"
-            if negate:
-                self.next("like")
-            return _like(name, self.next("string")[1][1:-1], negate)
-        if op in _OPERATORS:
-            self.next()
-            kind, value, _ = self.next("string", "number")
-            literal = value[1:-1] if kind == "string" else value
-            return _comparison(name, op, literal)
-        tok = self.tokens[self.pos]
-        raise QuerySyntaxError(
-            f"mismatched input '{tok[1]}' at position {tok[2]}, expecting an operator")
 
 
 def parse_query(text: str) -> Predicate:
     """q string -> predicate over `Record`; raises QuerySyntaxError."""
-    return _Parser(text).parse()
+    return _Parser(text).query()

@@ -8,6 +8,10 @@ A scenario granule:
 A granule is served once `appears` has passed; each revision changes it once its own `appears`
 has passed (modification_date follows unless the revision sets it), as a re-delivery would.
 time_min/time_max are served as Julian Dates; other dates as ISO text, as the PSA sends them.
+
+A record `{"schema": {"absent": ["alt_target_name"]}}` serves the table without those columns:
+alt_target_name is optional in EPN-TAP 2.0 and in no public PSA column list, and a query naming a
+column the table lacks fails whole. TAP_SCHEMA.columns says which columns exist.
 """
 
 from __future__ import annotations
@@ -92,7 +96,13 @@ class PsaArchive(Archive):
         self.table = TapTable(TABLE, COLUMNS, "granule_uid", make_row)
 
     def add(self, records: Iterable[dict[str, Any]]) -> int:
-        return self.table.add(records)
+        rows = []
+        for record in records:
+            if "schema" in record:
+                self.table.drop_columns((record["schema"] or {}).get("absent") or [])
+            else:
+                rows.append(record)
+        return self.table.add(rows)
 
     def corrupt(self, key: Any, **fields: Any) -> None:
         self.table.corrupt(str(key), **fields)

@@ -1,7 +1,8 @@
 """A small TAP service for the sandbox: in-memory tables, an ADQL subset, JSON and VOTable answers.
 
 The ADQL subset is what the harvester's TAP adapters and pyvo send:
-    SELECT [TOP n] * | col, ... FROM schema.table [WHERE cond] [ORDER BY col [ASC|DESC], ...]
+    SELECT [TOP n] * | col, ... | COUNT(*) [AS name] FROM schema.table [WHERE cond]
+        [ORDER BY col [ASC|DESC], ...]
 with AND / OR / NOT, parentheses, = <> != < <= > >=, [NOT] LIKE, [NOT] ILIKE, LOWER(x) / UPPER(x),
 [NOT] IN (...), IS [NOT] NULL, CONTAINS / INTERSECTS over POINT, CIRCLE and s_region
 (tap_geometry.py), and string / number literals. Anything else is answered with a
@@ -23,7 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape, quoteattr
@@ -117,6 +118,21 @@ class TapTable:
             self._visible = None
             self._results.clear()
 
+    def keys(self) -> list[str]:
+        with self._lock:
+            return list(self._rows)
+
+    def drop_columns(self, names: Iterable[str]) -> None:
+        """Serve the table without these columns: a query naming one is refused, as a service
+        that lacks an optional column refuses it (EPN-TAP 2.0 alt_target_name at the PSA)."""
+        absent = {n.lower() for n in names}
+        with self._lock:
+            self.columns = [c for c in self.columns if c.name.lower() not in absent]
+            self.by_name = {c.name.lower(): c for c in self.columns}
+            self._version += 1
+            self._visible = None
+            self._results.clear()
+
     def __len__(self) -> int:
         return len(self._rows)
 
@@ -162,6 +178,34 @@ class TapTable:
         return version, values, keys
 
 
+# ---------------------------------------------------------------- TAP_SCHEMA
+
+SCHEMA_COLUMNS = [
+    Column("table_name", "char"), Column("column_name", "char"), Column("description", "char"),
+    Column("unit", "char"), Column("ucd", "char"), Column("utype", "char"),
+    Column("datatype", "char"), Column("arraysize", "char"), Column("xtype", "char"),
+    Column("principal", "int"), Column("indexed", "int"), Column("std", "int"),
+]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def schema_tables(tables: dict[str, TapTable]) -> dict[str, TapTable]:
+    """TAP_SCHEMA.columns (TAP 1.1 section 4) describing the service's tables as they are now,
+    so a client can ask which columns exist before it names one."""
+    columns = TapTable("TAP_SCHEMA.columns", SCHEMA_COLUMNS, "key",
+                       lambda raw: TapRow(raw["key"], {k: v for k, v in raw.items() if k != "key"}, _EPOCH, []))
+    rows = []
+    for table in tables.values():
+        for index, column in enumerate(table.columns):
+            rows.append({"key": f"{table.name}\n{index:04d}", "table_name": table.name,
+                         "column_name": column.name, "description": None, "unit": column.unit,
+                         "ucd": column.ucd, "utype": None, "datatype": column.datatype,
+                         "arraysize": "*" if column.datatype == "char" else None,
+                         "xtype": column.xtype, "principal": 1, "indexed": 0, "std": 1})
+    columns.add(rows)
+    return {"tap_schema.columns": columns}
+
+
 # ---------------------------------------------------------------- ADQL: tokens and parser
 
 _TOKEN = re.compile(r"""
@@ -173,7 +217,7 @@ _TOKEN = re.compile(r"""
     | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)
     )""", re.X)
 KEYWORDS = {"select", "top", "from", "where", "order", "by", "asc", "desc", "and", "or", "not",
-            "like", "ilike", "in", "is", "null", "lower", "upper"}
+            "like", "ilike", "in", "is", "null", "lower", "upper", "count", "as"}
 
 
 @dataclass
@@ -218,6 +262,7 @@ class Select:
     table: str
     where: list[Term]           # ANDed
     order: list[tuple[str, bool]]   # (column, descending)
+    count: str | None = None    # SELECT COUNT(*) AS <count>: one row, the number of matches
 
 
 class Parser:
@@ -255,7 +300,8 @@ class Parser:
         top = None
         if self.accept("keyword", "top"):
             top = int(float(self.expect("number").text))
-        columns = self.select_list()
+        count = self.count()
+        columns = [] if count else self.select_list()
         self.expect("keyword", "from")
         table_name = self.expect("name").text
         self.table = self.tables.get(table_name.lower())
@@ -279,7 +325,19 @@ class Parser:
                     break
         if self.peek() is not None:
             raise AdqlError(f"Syntax error near '{self.peek().text}'")  # type: ignore[union-attr]
-        return Select(columns=columns, top=top, table=self.table.name, where=where, order=order)
+        return Select(columns=columns, top=top, table=self.table.name, where=where, order=order,
+                      count=count)
+
+    def count(self) -> str | None:
+        """COUNT(*) [AS name] (ADQL 2.0 set function), or None when the select list is columns."""
+        if not self.accept("keyword", "count"):
+            return None
+        self.expect("punct", "(")
+        self.expect("punct", "*")
+        self.expect("punct", ")")
+        if self.accept("keyword", "as"):
+            return self.expect("name").text
+        return "count"
 
     def select_list(self) -> list[str] | None:
         if self.accept("punct", "*"):
@@ -523,6 +581,10 @@ def run_select(select: Select, table: TapTable, clock: datetime, maxrec: int
     head, last = select.where[:-1], (select.where[-1] if select.where else None)
     shape = (tuple(t.text for t in head), tuple(select.order))
     candidates = table.cached(shape, clock, version, lambda: _sorted_matches(keys, head, select.order))
+    if select.count:
+        check = last.predicate if last is not None else None
+        total = sum(1 for i in candidates if check is None or check(keys[i]) is True)
+        return [Column(select.count, "long")], [[total]], False
     limit = maxrec + 1 if select.top is None else min(select.top, maxrec + 1)
     chosen: list[int] = []
     if limit > 0:
@@ -570,6 +632,8 @@ def _td(value: Any) -> str:
 
 
 def votable_answer(columns: list[Column], rows: list[list[Any]], overflow: bool) -> Reply:
+    """A results VOTable; cut by a row limit it says OVERFLOW. An answer cut to no rows at all
+    has no DATA element, as KOA's recorded answer (tests/data/obscore/koa_empty_overflow.vot.xml)."""
     fields = []
     for c in columns:
         attrs = f'name={quoteattr(c.name)} datatype="{c.datatype}"'
@@ -584,12 +648,12 @@ def votable_answer(columns: list[Column], rows: list[list[Any]], overflow: bool)
         fields.append(f"<FIELD {attrs}/>")
     body = "".join("<TR>" + "".join(_td(v) for v in row) + "</TR>\n" for row in rows)
     status = '<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n' if overflow else ""
+    data = "" if overflow and not rows else "\n<DATA><TABLEDATA>\n" + body + "</TABLEDATA></DATA>"
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
         '<RESOURCE type="results">\n<INFO name="QUERY_STATUS" value="OK"/>\n<TABLE>\n'
-        + "\n".join(fields) + "\n<DATA><TABLEDATA>\n" + body
-        + "</TABLEDATA></DATA>\n</TABLE>\n" + status + "</RESOURCE>\n</VOTABLE>\n"
+        + "\n".join(fields) + data + "\n</TABLE>\n" + status + "</RESOURCE>\n</VOTABLE>\n"
     )
     return Reply(200, text.encode(), "application/x-votable+xml")
 
@@ -610,8 +674,11 @@ _VOTABLE_FORMATS = {"votable", "application/x-votable+xml", "text/xml", "votable
 
 
 def serve_sync(method: str, query: str, body: bytes, tables: dict[str, TapTable], clock: datetime,
-               *, default_maxrec: int = DEFAULT_MAXREC, maxrec_limit: int = MAXREC_LIMIT) -> Reply:
-    """Answer `/sync` (GET parameters or a POSTed form) as a TAP 1.1 service does."""
+               *, default_maxrec: int = DEFAULT_MAXREC, maxrec_limit: int = MAXREC_LIMIT,
+               row_limit: int | None = None) -> Reply:
+    """Answer `/sync` (GET parameters or a POSTed form) as a TAP 1.1 service does. `row_limit`
+    is a service's own cap below MAXREC (KOA answered OVERFLOW with zero rows)."""
+    tables = {**tables, **schema_tables(tables)}
     if method not in ("GET", "POST"):
         return text_reply("Method not allowed", 405)
     form = parse_qs(query, keep_blank_values=True)
@@ -632,6 +699,8 @@ def serve_sync(method: str, query: str, body: bytes, tables: dict[str, TapTable]
     except ValueError:
         return error_answer(f"MAXREC is not an integer: {params['MAXREC']!r}")
     maxrec = max(0, min(maxrec, maxrec_limit))
+    if row_limit is not None:
+        maxrec = min(maxrec, row_limit)
     try:
         select = parse_select(params["QUERY"], tables)
         columns, rows, overflow = run_select(select, tables[select.table.lower()], clock, maxrec)

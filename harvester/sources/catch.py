@@ -30,7 +30,7 @@ from urllib.parse import quote
 from harvester.errors import ConfigError, RecordRejected, SourceError
 from harvester.product import Product
 from harvester.settings import SourceSettings
-from harvester.sources.base import Page, Source
+from harvester.sources.base import Page, Probe, Source
 from harvester.sources.footprint_search import VERDICT
 from harvester.sources.values import number
 from harvester.timeutil import mjd_to_iso, normalize_iso, parse_iso
@@ -118,6 +118,14 @@ class CatchSource(Source):
             time.sleep(self.settings.poll_interval)
         raise SourceError(f"CATCH job {job} still running after {self.settings.max_polls} polls; "
                           "the next run asks again (CATCH keeps the cached search)")
+
+    def probe(self) -> Probe:
+        """The harvest's first request: a CATCH job for the first window of the path. Is the
+        service there, does it take the query and answer with a job id?"""
+        start, stop = self.windows()[0]
+        job = self.start_job(start, stop)
+        return Probe(request=f"GET {self.settings.base_url}/catch target={self.settings.target!r} "
+                             f"{start}..{stop}", note=f"job {job}; caught frames are counted by a harvest")
 
     def fetch_pages(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
         windows = self.windows()

@@ -32,7 +32,7 @@ from harvester.errors import ConfigError, FatalHTTPError, RecordRejected, Source
 from harvester.names.matcher import fold
 from harvester.product import Product
 from harvester.settings import SourceSettings
-from harvester.sources.base import Page, Source, SourceContext
+from harvester.sources.base import Page, Probe, Source, SourceContext
 from harvester.timeutil import iso, parse_iso
 
 # The portal is Beijing's: a release time without a zone is China Standard Time. File start
@@ -351,6 +351,24 @@ class CnsaSource(Source):
         return instrument, start, end
 
     # ---- products
+
+    def probe(self) -> Probe:
+        """The first catalogue page: its envelope, the fields batches are chosen and dated by,
+        and how many batches of the mission and instruments it lists."""
+        url = f"{self.settings.base_url}/catalogue"
+        answer = self.http.get_json(url, params={"pageNum": "1", "pageSize": str(self.settings.page_size)})
+        rows, total = _rows(answer, "catalogue")
+        probe = Probe(request=f"GET {url}?pageNum=1&pageSize={self.settings.page_size}")
+        dicts = [r for r in rows if isinstance(r, dict)]
+        probe.missing = [k for k in ("id", "taskName", "loadName", "releaseTime")
+                         if dicts and not any(k in r for r in dicts)]
+        if total is None:
+            probe.missing.append("total")
+        ours = [r for r in dicts if self.is_ours(r) and fold(str(r.get("loadName") or "")) in self._instruments]
+        probe.records = len(ours)
+        probe.note = (f"{len(ours)} batches of {self.settings.mission} {', '.join(self.settings.instruments)} "
+                      f"on the first page of {total if total is not None else '?'}")
+        return probe
 
     def native_id_of(self, record: Any) -> str | None:
         if isinstance(record, dict):

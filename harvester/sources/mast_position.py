@@ -24,9 +24,15 @@ from typing import Any
 from harvester.ephemeris.model import Ephemeris
 from harvester.errors import ConfigError, SourceError
 from harvester.product import Product
-from harvester.sources.base import Page
-from harvester.sources.footprint_search import VERDICT, FootprintSettings, FootprintSource, release_since
-from harvester.sources.mast import MastSource
+from harvester.sources.base import Page, Probe
+from harvester.sources.footprint_search import (
+    VERDICT,
+    FootprintSettings,
+    FootprintSource,
+    Segment,
+    release_since,
+)
+from harvester.sources.mast import READ_COLUMNS, MastSource
 from harvester.sources.values import number
 from harvester.timeutil import datetime_to_mjd
 
@@ -73,6 +79,25 @@ class MastPositionSource(FootprintSource, MastSource):
             "params": {"columns": "*", "filters": filters,
                        "position": f"{segment.ra:.6f}, {segment.dec:.6f}, {segment.radius:.6f}"},
         }
+
+    def probe(self) -> Probe:
+        """One Mast.Caom.Filtered.Position page of one row over the search window, in a small cone
+        where the path began: is the positional service there, does it take the query, does
+        the answer carry the columns normalize() and the footprint test read? (The path itself
+        needs the ephemeris, which a doctor does not fetch.)"""
+        start, stop = self.window_mjd()
+        cone = Segment(start_mjd=start, stop_mjd=stop, ra=0.0, dec=0.0, radius=0.01,
+                       times=None, ras=None, decs=None)
+        payload = self.position_payload(cone, None, 1)
+        payload["pagesize"] = 1
+        answer = self.invoke(payload)
+        probe = Probe(request=f"POST {self.invoke_url} Mast.Caom.Filtered.Position, pagesize 1")
+        names = {f.get("name") for f in answer.get("fields") or [] if isinstance(f, dict)}
+        probe.missing = [c for c in (*READ_COLUMNS, "s_region") if c not in names]
+        if not isinstance(answer.get("data"), list):
+            probe.missing.insert(0, "data")
+        probe.note = "a positional search: target records are counted by a harvest"
+        return probe
 
     def fetch_pages(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
         from harvester.ephemeris.store import step_days

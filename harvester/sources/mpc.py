@@ -4,8 +4,14 @@
 returns the target's WHOLE observation set each time: the API has no paging and no "since"
 filter, so there is nothing to page through and no window to move. One observation is one
 product (key `obsid`, instrument = station code, program = publication reference). An empty
-`ref` means the MPC has not yet published the observation; when it is filled in, the product
-is `updated`. There is no publication timestamp, so first-seen is the release proxy.
+`ref` means the MPC has not yet published the observation: the product is `exclusive` (received,
+not published) with no first public date; when the reference is filled in, it is `released`.
+
+There is no publication timestamp, but the reference dates it: an MPEC's designation names its
+half-month (`MPEC 2025-N12`: N = 2025-07-01..15), so a backfill a year late does not make every
+observation look a year late. The first public date is the half-month's start (never before the
+observation): the earliest the reference allows. An MPS or MPC number carries no date; then the
+harvester's first sight stands in, as an upper bound. `extra.publication` says which.
 
 A poll that finds nothing new must stay cheap although the answer may hold tens of thousands
 of observations: the bookmark keeps the SHA-256 of the last fully stored answer (and its ETag,
@@ -17,20 +23,54 @@ killed half-way reads the answer again and the catalog's idempotent upserts abso
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from harvester.errors import ConfigError, RecordRejected, SourceError
 from harvester.product import Product
 from harvester.settings import SourceSettings
-from harvester.sources.base import Page, Source
-from harvester.timeutil import normalize_iso
+from harvester.sources.base import Page, Probe, Source
+from harvester.timeutil import iso, normalize_iso
 
+# ADES fields normalize() reads (`ref` may be empty, but the field is always there).
+READ_FIELDS = ("obsid", "obstime", "stn", "ref")
 # ADES fields kept in `extra` besides those with columns of their own.
 EXTRA_FIELDS = ("ra", "dec", "mag", "band", "mode", "astcat", "rmsra", "rmsdec", "rmscorr",
                 "rmsmag", "obssubid", "trksub", "trkid", "permid", "provid", "prog", "notes",
                 "remarks", "obstype", "sys", "ctr")
+
+
+# MPEC designations: year, half-month letter (A = Jan 1-15 ... Y = Dec 16-31, I skipped), number.
+_MPEC = re.compile(r"\bMPEC\s+(?P<year>\d{4})-(?P<half>[A-HJ-Y])(?P<number>\d+)", re.IGNORECASE)
+HALF_MONTHS = "ABCDEFGHJKLMNOPQRSTUVWXY"
+
+
+def half_month(year: int, letter: str) -> tuple[date, date]:
+    """The first and last day of the half-month an MPEC designation letter names."""
+    index = HALF_MONTHS.index(letter.upper())
+    month, second = index // 2 + 1, index % 2 == 1
+    last = calendar.monthrange(year, month)[1]
+    return (date(year, month, 16), date(year, month, last)) if second else \
+        (date(year, month, 1), date(year, month, 15))
+
+
+def publication(ref: str, obstime: str) -> tuple[str | None, dict[str, Any]]:
+    """(first public date, what extra says about it) for a published observation's reference."""
+    found = _MPEC.search(ref)
+    if not found:
+        return None, {"ref": ref, "precision": "none",
+                      "basis": "the reference carries no date (MPS/MPC numbers do not): "
+                               "first_public is the harvester's first sight, an upper bound"}
+    start, end = half_month(int(found["year"]), found["half"])
+    earliest = max(iso(datetime(start.year, start.month, start.day, tzinfo=UTC)), obstime)
+    return earliest, {"ref": ref, "precision": "half-month", "from": start.isoformat(),
+                      "to": end.isoformat(),
+                      "basis": f"MPEC {found['year']}-{found['half'].upper()}{found['number']} was issued in "
+                               f"{start.isoformat()}..{end.isoformat()}; first_public is the earliest of it"}
 
 
 @dataclass
@@ -134,6 +174,19 @@ class MpcSource(Source):
     def native_id_of(self, record: Any) -> str | None:
         return _text(record, "obsid") if isinstance(record, dict) else None
 
+    def probe(self) -> Probe:
+        """get-obs for the designation (the MPC answers it whole): the ADES fields normalize()
+        reads, on every observation, and how many there are."""
+        answer = self.http.get_json(self.get_obs_url, json_body=self.request_body())
+        probe = Probe(request=f"GET {self.get_obs_url} {self.request_body()}")
+        observations = self.observations_of(answer)
+        probe.records = len(observations)
+        dicts = [o for o in observations if isinstance(o, dict)]
+        probe.missing = [f for f in READ_FIELDS if dicts and not any(f in o for o in dicts)]
+        if not dicts and observations:
+            probe.missing = ["observations as objects"]
+        return probe
+
     def normalize(self, record: Any) -> Product | None:
         if not isinstance(record, dict):
             raise RecordRejected(f"expected an observation object, got {type(record).__name__}")
@@ -162,6 +215,9 @@ class MpcSource(Source):
             if value is not None and value == value and (type(value) is not str or value.strip()):
                 extra[key] = value
         extra["published"] = ref is not None
+        public_since = None
+        if ref is not None:
+            public_since, extra["publication"] = publication(ref, obstime)
         return Product(
             archive=self.archive,
             native_id=obsid,
@@ -174,11 +230,13 @@ class MpcSource(Source):
             obs_start=obstime,
             obs_end=obstime,
             release_date=None,
-            access="public",
+            # Received but not yet published: the catalog's "exclusive" (known, not public).
+            access="public" if ref is not None else "exclusive",
             program=ref,
             title=f"{target_name} astrometry from station {station} at {obstime}",
             extra=extra,
             raw=record,
+            public_since=public_since,
         )
 
 

@@ -11,9 +11,16 @@ ObsCore has no ingest time. As with MAST, metadata of data still under exclusive
 public with `obs_release_date` in the future, so "what is new" is a window on obs_release_date
 from the last completed run minus the look-back, open into the future; rows without a release
 date are read on every run (there is no other way to see them again). Pages are keyset pages on
-obs_publisher_did alone: ordering by a column that may be NULL could not be paged strictly
-after a NULL. The cursor (`watermark`, the run's start) therefore moves only with the last page;
-a run killed half-way reads its window again and the idempotent upserts absorb the repeats.
+(obs_publisher_did, obs_id): ordering by a column that may be NULL could not be paged strictly
+after a NULL, and both are mandatory in ObsCore. The cursor (`watermark`, the run's start)
+therefore moves only with the last page; a run killed half-way reads its window again and the
+idempotent upserts absorb the repeats.
+
+A product is one (obs_publisher_did, obs_id): a real ALMA answer repeats one publisher DID over
+two rows with different obs_ids, so the DID alone would store one and lose the other. The
+native id is `<obs_publisher_did>#<obs_id>` (the DID alone when a row has no obs_id). An answer
+that says OVERFLOW with no rows (KOA's) is capped, never "nothing there": the run fails and the
+cursor stays.
 """
 
 from __future__ import annotations
@@ -26,12 +33,24 @@ from typing import Any
 
 from harvester.errors import ConfigError, RecordRejected
 from harvester.product import Product
-from harvester.sources.base import Page, Source, SourceContext
-from harvester.sources.tap import TapQuery, TapSettings, adql_timestamp, any_like, in_list, keyset_pages
+from harvester.sources.base import Page, Probe, Source, SourceContext
+from harvester.sources.tap import (
+    TapQuery,
+    TapSettings,
+    adql_timestamp,
+    any_like,
+    in_list,
+    keyset_pages,
+    run_sync,
+    table_columns,
+)
 from harvester.sources.values import number as _number
 from harvester.timeutil import mjd_to_iso, normalize_iso, parse_iso
 
-ORDER = ["obs_publisher_did"]
+ORDER = ["obs_publisher_did", "obs_id"]
+# The columns normalize() and the paging read (ObsCore 1.1 makes them mandatory).
+READ_COLUMNS = ("obs_publisher_did", "obs_id", "target_name", "obs_collection", "instrument_name",
+                "t_min", "t_max", "obs_release_date")
 CALIB_LEVELS = {0: "raw", 1: "raw", 2: "calibrated", 3: "derived", 4: "derived"}
 _ARCHIVE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 EXTRA_COLUMNS = (
@@ -75,6 +94,13 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def native_id(record: dict[str, Any]) -> str:
+    """`<obs_publisher_did>#<obs_id>`: one publisher DID can hold several observations (ALMA).
+    A row without obs_id (mandatory in ObsCore, but not every service fills it) keeps the DID."""
+    did, obs_id = _text(record.get("obs_publisher_did")), _text(record.get("obs_id"))
+    return f"{did}#{obs_id}" if obs_id else str(did)
+
+
 class ObsCoreSource(Source):
     settings: Settings
 
@@ -102,8 +128,8 @@ class ObsCoreSource(Source):
                        note=f"page {page.number}: {len(page.records)} rows")
 
     def native_id_of(self, record: Any) -> str | None:
-        if isinstance(record, dict):
-            return _text(record.get("obs_publisher_did"))
+        if isinstance(record, dict) and _text(record.get("obs_publisher_did")):
+            return native_id(record)
         return None
 
     def normalize(self, record: Any) -> Product | None:
@@ -126,7 +152,7 @@ class ObsCoreSource(Source):
         extra = {key: record.get(key) for key in EXTRA_COLUMNS if record.get(key) not in (None, "")}
         return Product(
             archive=self.archive,
-            native_id=did,
+            native_id=native_id(record),
             target_name=target_name,
             matched_by=match.matched_by,
             mission=_text(record.get("obs_collection")),
@@ -145,6 +171,22 @@ class ObsCoreSource(Source):
             raw=record,
             public_since=release_date if access == "public" else None,
         )
+
+    def probe(self) -> Probe:
+        """A COUNT of the rows the run's name query selects (is the query accepted?), then
+        TAP_SCHEMA.columns of the table: is what normalize() reads there?"""
+        probe = Probe(request=f"{self.settings.base_url}/sync: COUNT(*) of the target query, then "
+                              f"TAP_SCHEMA.columns of {self.settings.table}")
+        where = " AND ".join(self.query(None).where)
+        answer = run_sync(self.http, self.settings.base_url,
+                          f"SELECT COUNT(*) AS n FROM {self.settings.table} WHERE {where}",
+                          maxrec=1, fmt=self.settings.format)
+        value = answer.rows[0][0] if answer.rows and answer.rows[0] else None
+        probe.records = int(value) if isinstance(value, int | float) else None
+        names = {n.lower() for n in table_columns(self.http, self.settings.base_url, self.settings.table,
+                                                   fmt=self.settings.format)}
+        probe.missing = [c for c in READ_COLUMNS if c not in names]
+        return probe
 
     def _access(self, release_date: str | None, data_rights: str | None) -> str:
         if release_date is not None:

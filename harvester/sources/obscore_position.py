@@ -25,11 +25,11 @@ from typing import Any
 
 from harvester.errors import ConfigError, RecordRejected
 from harvester.product import Product
-from harvester.sources.base import Page
+from harvester.sources.base import Page, Probe
 from harvester.sources.footprint_search import VERDICT, FootprintSettings, FootprintSource, release_since
-from harvester.sources.obscore import ORDER, ObsCoreSource
+from harvester.sources.obscore import ORDER, READ_COLUMNS, ObsCoreSource
 from harvester.sources.obscore import Settings as ObsCoreSettings
-from harvester.sources.tap import TapQuery, adql_timestamp, in_list, keyset_pages
+from harvester.sources.tap import TapQuery, adql_timestamp, in_list, keyset_pages, run_sync, table_columns
 from harvester.sources.values import number
 
 
@@ -85,6 +85,25 @@ class ObsCorePositionSource(FootprintSource, ObsCoreSource):
         return [TapQuery(table=self.settings.table,
                          where=[*common, "(" + " OR ".join(points[i:i + size]) + ")"], order=ORDER)
                 for i in range(0, len(points), size)]
+
+    def probe(self) -> Probe:
+        """A COUNT of one CONTAINS clause over the search window (does the service take ADQL
+        geometry?), then TAP_SCHEMA.columns: is what normalize() and the footprint test read
+        there? (The path itself needs the ephemeris, which a doctor does not fetch.)"""
+        start, stop = self.window_mjd()
+        where = [point_clause(0.0, 0.0, (start + stop) / 2, (stop - start) / 2)]
+        if self.settings.collections:
+            where.insert(0, in_list("obs_collection", self.settings.collections))
+        probe = Probe(request=f"{self.settings.base_url}/sync: COUNT(*) of a CONTAINS query, then "
+                              f"TAP_SCHEMA.columns of {self.settings.table}")
+        run_sync(self.http, self.settings.base_url,
+                 f"SELECT COUNT(*) AS n FROM {self.settings.table} WHERE {' AND '.join(where)}",
+                 maxrec=1, fmt=self.settings.format)
+        names = {n.lower() for n in table_columns(self.http, self.settings.base_url, self.settings.table,
+                                                   fmt=self.settings.format)}
+        probe.missing = [c for c in (*READ_COLUMNS, "s_region") if c not in names]
+        probe.note = "a positional search: target records are counted by a harvest"
+        return probe
 
     def fetch_pages(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
         watermark = (cursor or {}).get("watermark")

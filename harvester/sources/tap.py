@@ -35,6 +35,10 @@ class TapQueryError(SourceError):
     """The TAP service answered the query with QUERY_STATUS=ERROR."""
 
 
+class CappedAnswerError(SourceError):
+    """The service said its answer was cut (OVERFLOW) and gave no rows to page on from."""
+
+
 @dataclass
 class TapSettings(SourceSettings):
     """Keys every TAP source accepts; PSA and ObsCore set their own defaults."""
@@ -315,6 +319,16 @@ def run_sync(http: Any, base_url: str, adql: str, *, maxrec: int, fmt: str) -> T
         raise TapQueryError(f"TAP service at {url} refused the query: {reason}") from None
 
 
+def table_columns(http: Any, base_url: str, table: str, *, fmt: str) -> list[str]:
+    """The columns TAP_SCHEMA.columns lists for `table` (TAP 1.1 section 4): what a query may
+    name. A column the table lacks makes the whole query fail, and EPN-TAP 2.0 leaves many
+    optional (alt_target_name)."""
+    answer = run_sync(http, base_url,
+                      f"SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = {adql_string(table)}",
+                      maxrec=10000, fmt=fmt)
+    return [str(row[0]) for row in answer.rows if row and row[0]]
+
+
 @dataclass
 class TapPage:
     records: list[dict[str, Any]]
@@ -331,6 +345,11 @@ def keyset_pages(http: Any, base_url: str, query: TapQuery, *, page_size: int,
         number += 1
         answer = run_sync(http, base_url, query.adql(after), maxrec=page_size, fmt=fmt)
         records = answer.records()
+        if answer.overflow and not records:
+            # KOA answered exactly this: capped, with nothing in it. Not "nothing there".
+            raise CappedAnswerError(f"TAP service at {base_url} answered QUERY_STATUS=OVERFLOW with no rows "
+                                    f"(page {number}): it caps this query below one row, so what exists "
+                                    "cannot be read; the answer is not complete")
         more = bool(records) and (answer.overflow or len(records) >= page_size)
         if more:
             last_key = _order_values(records[-1], query.order)

@@ -193,6 +193,8 @@ def _status_text(status: ExpectedStatus) -> str:
             text += f", {(status.first_public - status.due_date).days} d past due"
         return text
     if status.status == "exclusive":
+        if status.exclusive_until is None:
+            return "exclusive, no release date stated"
         return f"exclusive until {status.exclusive_until:%Y-%m-%d}"
     if status.status == "overdue":
         return f"OVERDUE by {status.overdue_days:g} d"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from harvester.names.platforms import platforms_of
 from harvester.watch.campaign import Campaign, load_campaign
 from harvester.watch.coverage import archive_coverage, enabled_sources_by_archive, expected_coverage
 from harvester.watch.footprints import footprint_coverage, footprint_covers
@@ -50,7 +51,8 @@ def evaluate_watch(conn: sqlite3.Connection, config: Any, now: datetime, *,
     campaign, policies = inputs or load_inputs(settings)
     coverage = archive_coverage(conn, config)
     footprints = footprint_covers(conn, config)
-    matches = match_products(conn, campaign.observations, tolerance_days=settings.match_tolerance_days)
+    matches = match_products(conn, campaign.observations, tolerance_days=settings.match_tolerance_days,
+                             platforms=platforms_of(config))
     statuses = [
         evaluate(expected, matches.get(expected.id, []), policies.for_expected(expected),
                  footprint_coverage(expected, footprints) or expected_coverage(expected, coverage),

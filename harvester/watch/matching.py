@@ -1,6 +1,8 @@
 """Which catalog products are the expected observations: same archive, the mission and
-instrument as the campaign spells them, observed within the window (plus a tolerance), and the
-program when the campaign knows it. Each match keeps its reason so a user can audit it.
+instrument as the campaign spells them (or, through the platforms table, the same platform and
+instrument however the archive spelled it: MARS_RECONNAISSANCE_ORBITER is MRO), observed within
+the window (plus a tolerance), and the program when the campaign knows it. Each match keeps its
+reason so a user can audit it.
 
 The catalog can hold a million products, so the work goes through the index on (archive,
 mission, instrument, obs_start, obs_end): first the distinct (archive, mission, instrument)
@@ -17,6 +19,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from harvester.names.matcher import fold, words
+from harvester.names.platforms import Platforms
 from harvester.timeutil import iso
 from harvester.watch.campaign import Expected
 
@@ -87,7 +90,7 @@ def product_groups(conn: sqlite3.Connection) -> list[Group]:
     return groups
 
 
-def _group_reason(expected: Expected, group: Group) -> str | None:
+def _group_reason(expected: Expected, group: Group, platforms: Platforms | None = None) -> str | None:
     """Why this group can hold the observation, or None when it cannot."""
     archive, mission, instrument = group
     if archive not in expected.archives:
@@ -98,11 +101,25 @@ def _group_reason(expected: Expected, group: Group) -> str | None:
         if not spellings:
             continue
         spelling = names_any(spellings, value)
+        how = "~"
+        if spelling is None and platforms is not None:
+            spelling = _same_identity(platforms, label, spellings, value, mission, expected)
+            how = "= (platforms table)"
         if spelling is None:
             return None
         parts.append(f"{label} {value}" + ("" if fold(spelling) == fold(value or "") else
-                                           f" ~ {spelling}"))
+                                           f" {how} {spelling}"))
     return ", ".join(parts)
+
+
+def _same_identity(platforms: Platforms, label: str, spellings: list[str], value: str | None,
+                   mission: str | None, expected: Expected) -> str | None:
+    """The campaign spelling that is the same platform (or instrument of it) as `value`."""
+    if label == "mission":
+        return next((s for s in spellings if platforms.same_platform(s, value)), None)
+    hosts = [mission, *expected.missions]
+    return next((s for s in spellings for host in hosts
+                 if platforms.same_instrument(host, s, value)), None)
 
 
 _SELECT = (
@@ -114,7 +131,7 @@ _SELECT = (
 
 
 def match_products(conn: sqlite3.Connection, observations: list[Expected], *,
-                   tolerance_days: float) -> dict[str, list[Matched]]:
+                   tolerance_days: float, platforms: Platforms | None = None) -> dict[str, list[Matched]]:
     """For each expected observation, the products that are it (ids without any are absent)."""
     groups = product_groups(conn)
     tolerance = timedelta(days=tolerance_days)
@@ -125,7 +142,7 @@ def match_products(conn: sqlite3.Connection, observations: list[Expected], *,
         start, end = expected.window_start - tolerance, expected.window_end + tolerance
         window = f", observed in {expected.obs_start}..{expected.obs_end} +/- {tolerance_days:g} d"
         for group in groups:
-            reason = _group_reason(expected, group)
+            reason = _group_reason(expected, group, platforms)
             if reason is None:
                 continue
             # One reason string per group (and program), shared by its products: a dense

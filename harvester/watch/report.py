@@ -52,6 +52,8 @@ def detail(status: ExpectedStatus) -> str:
     if status.status == "released":
         return f"{len(status.public_keys)}/{len(status.matches)} products public"
     if status.status == "exclusive":
+        if status.exclusive_until is None:
+            return f"embargoed, no release date stated ({len(status.matches)} products)"
         return f"embargoed until {_day(status.exclusive_until)} ({len(status.matches)} products)"
     if status.status == "overdue":
         return f"{status.overdue_days:g} days late"
@@ -60,16 +62,21 @@ def detail(status: ExpectedStatus) -> str:
     return status.reason
 
 
-def expected_rows(report: WatchReport, *, full: bool = False) -> list[list[Any]]:
+def expected_rows(report: WatchReport, *, full: bool = False, evidence: bool | None = None
+                  ) -> list[list[Any]]:
+    """One row per expected observation, most urgent first. `full`: texts uncut (else the
+    detail is cut at 70 and the description at 28 characters); `evidence` (default: as
+    `full`) adds the matched product keys."""
     rows = []
     for s in sorted(report.statuses, key=lambda s: (ORDER[s.status], str(s.expected.obs_start or ""))):
         text = detail(s)
         if not full and len(text) > 70:
             text = text[:67] + "..."
-        row = [s.expected.id, s.status, s.expected.archive, s.expected.label()[:28],
+        label = s.expected.label() if full else s.expected.label()[:28]
+        row = [s.expected.id, s.status, s.expected.archive, label,
                str(s.expected.obs_end or ""), _day(s.due_date), _day(s.first_public),
                _number(s.latency_days), text]
-        if full:
+        if full if evidence is None else evidence:
             row.append(" ".join(s.evidence))
         rows.append(row)
     return rows

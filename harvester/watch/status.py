@@ -1,7 +1,10 @@
 """The status of one expected observation at a moment, from the evidence in the catalog.
 
     released     a matched product is public: first public date and latency in days
-    exclusive    matched products are in the catalog (metadata public) but embargoed until D
+    exclusive    matched products are in the catalog (metadata public) but embargoed until D,
+                 or embargoed with no date stated (a placeholder like 2099-01-01): never overdue,
+                 since the archive holds the products, and the reason says whether the nominal
+                 due date has passed
     pending      nothing public yet, not past the due date
     overdue      nothing public and past the due date
     not_watched  nothing public and no harvested source covers its archive: never overdue
@@ -87,7 +90,8 @@ def state_at(product: Matched, moment: str) -> str:
         return "public"
     if known_at(product) > moment:
         return "unseen"
-    return "exclusive" if product.release_date else "unknown"
+    # An embargo with no date (a placeholder the adapter dropped) is still an embargo.
+    return "exclusive" if product.release_date or product.access == "exclusive" else "unknown"
 
 
 def evaluate(expected: Expected, matches: list[Matched], policy: Policy | None,
@@ -114,6 +118,8 @@ def evaluate(expected: Expected, matches: list[Matched], policy: Policy | None,
         result.reason = (f"{len(embargoed)} product(s) in the catalog, data embargoed "
                          f"until {result.exclusive_until.date()}")
         return result
+    if embargo is None and embargoed:
+        return _embargoed_without_date(result, embargoed, now)
     if not coverage.watched:
         result.status, result.reason = "not_watched", coverage.reason
         result.short_reason = coverage.short
@@ -130,6 +136,19 @@ def evaluate(expected: Expected, matches: list[Matched], policy: Policy | None,
         result.reason = f"due {result.due_date.date()} (in {result.due_in_days:g} days)"
     if visible:
         result.reason += f"; {len(visible)} product(s) known, none public"
+    return result
+
+
+def _embargoed_without_date(result: ExpectedStatus, embargoed: list[Matched],
+                            now: datetime) -> ExpectedStatus:
+    """The archive holds the products and says they are not public yet, without a date: not
+    overdue (nothing fell silent), but how long past its nominal due date it is, is said."""
+    result.status = "exclusive"
+    result.reason = (f"{len(embargoed)} product(s) in the catalog, data embargoed with no "
+                     "release date stated")
+    if result.due_date is not None and now > result.due_date:
+        result.reason += (f"; nominal due date {result.due_date.date()} passed "
+                          f"{days_between(result.due_date, now):g} days ago")
     return result
 
 

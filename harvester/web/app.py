@@ -1,5 +1,9 @@
 """`harvester serve`: the catalog on a web page through Datasette, read-only.
 
+Besides the tables and canned queries: "What's new" (the `harvester news` digest) and the
+release watch chart on pages of their own, a search box over the products' full-text index,
+preview images where the archive gives one, and table pages that open on their rows.
+
 The catalog is opened with `?mode=ro` (not `immutable`: harvests keep writing to it, and an
 immutable open would not see their WAL; in a read-only directory, where SQLite cannot open a
 WAL catalog that way, with `immutable=1` as catalog.db.open_readonly decides), and the database
@@ -29,10 +33,14 @@ from typing import Any
 
 from harvester.errors import HarvesterError
 
-INSTALL_HINT = "harvester serve needs Datasette: pip install 'harvester-3i[web]'"
-# The Datasette releases `harvester serve` is tested with (the `web` extra's range, which
+INSTALL_HINT = ("harvester serve needs Datasette, which the harvester installs: reinstall it "
+                "(pip install -e . in its folder, or pip install harvester-3i)")
+# The Datasette releases `harvester serve` is tested with (the dependency's range, which
 # tests/test_dependencies.py keeps equal to this): from 0.64 up to, not including, 0.66.
 TESTED_DATASETTE = ((0, 64), (0, 66))
+TEMPLATES = Path(__file__).parent / "templates"
+# Long cells (raw JSON, extra) are cut on the page; the row page and JSON have them whole.
+TRUNCATE_CELLS = 300
 
 
 def require_datasette() -> None:
@@ -94,15 +102,19 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.set_authorizer(private_columns_authorizer)
 
 
-def build_datasette(catalog_path: str, *, show_alerts: bool = False) -> Any:
-    """A Datasette over the catalog alone, with its metadata, canned queries and Atom feeds."""
+def build_datasette(catalog_path: str, config: Any = None, *, show_alerts: bool = False) -> Any:
+    """A Datasette over the catalog alone, with its metadata, canned queries, Atom feeds and
+    the harvester's pages. `config` (a harvester Config) gives the release watch its campaign
+    and the links their MAST base URL; default: the packaged config."""
     from datasette.app import Datasette
     from datasette.database import Database
     from datasette.plugins import pm
     from datasette.utils import tilde_encode
 
     from catalog.db import open_readonly, readonly_uri
+    from harvester.links import Links
     from harvester.web.metadata import build_metadata
+    from harvester.web.pages import WebContext
 
     path = str(Path(catalog_path).resolve())
     name = Path(catalog_path).stem or "catalog"
@@ -123,9 +135,15 @@ def build_datasette(catalog_path: str, *, show_alerts: bool = False) -> Any:
             return conn
 
     _register_atom_renderer(pm)
-    ds = Datasette(files=[], metadata=metadata,
+    _register_pages(pm)
+    if config is None:
+        from harvester.config import load_config
+
+        config = load_config(None, catalog_override=path)
+    ds = Datasette(files=[], metadata=metadata, template_dir=str(TEMPLATES),
                    settings={"sql_time_limit_ms": 5000, "max_returned_rows": 1000,
-                             "allow_download": False})
+                             "allow_download": False, "truncate_cells_html": TRUNCATE_CELLS})
+    ds.harvester = WebContext(name=name, path=path, config=config, links=Links.from_config(config))
     for existing in list(ds.databases):
         if existing == "_memory":
             ds.remove_database(existing)
@@ -141,6 +159,13 @@ def _register_atom_renderer(pm: Any) -> None:
 
     if not pm.is_registered(serve_atom):
         pm.register(serve_atom, name="harvester-atom")
+
+
+def _register_pages(pm: Any) -> None:
+    from harvester.web import pages
+
+    if not pm.is_registered(pages):
+        pm.register(pages, name="harvester-pages")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -159,11 +184,11 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(catalog_path: str, *, host: str, port: int, echo: Callable[[str], Any],
-          show_alerts: bool = False) -> None:
+          config: Any = None, show_alerts: bool = False) -> None:
     require_datasette()
     import uvicorn
 
-    ds = build_datasette(catalog_path, show_alerts=show_alerts)
+    ds = build_datasette(catalog_path, config, show_alerts=show_alerts)
     sock = listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host

@@ -163,11 +163,15 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "aliases": (
-        "Designations of the target resolved from name services (harvester target resolve), "
-        "with where they came from; the matcher uses them besides the config's aliases.",
+        "Names of the target found by asking services, with where they came from: designations "
+        "from SBDB and the MPC (harvester target resolve; the matcher uses them besides the "
+        "config's aliases) and PDS target context LIDs from the registry (PDS harvests ask for "
+        "their products).",
         {
-            "alias": "the designation as matched",
-            "service": "which service gave it",
+            "alias": "the designation as matched, or the target LID",
+            "kind": "designation or target_lid",
+            "service": "which service gave it (sbdb, mpc, or the PDS source's name)",
+            "raw": "the text that matched (for a target LID: the context's name)",
             "refused": "why the matcher does not use it, if it does not",
         },
     ),
@@ -187,8 +191,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
-# Bookkeeping no reader needs on the home page.
-HIDDEN = ("schema_version", "sqlite_sequence", "alerts_instance")
+# Bookkeeping no reader needs on the home page (news_readers also holds login names).
+HIDDEN = ("schema_version", "sqlite_sequence", "alerts_instance", "news_readers")
 # Who gets alerts, and how: not listed unless `harvester serve --show-alerts` (their addresses
 # read as NULL on every page either way; see harvester.web.app).
 ALERT_TABLES = ("subscriptions", "deliveries")
@@ -208,6 +212,12 @@ ALERT_QUERIES: dict[str, dict[str, Any]] = {
     },
 }
 
+
+# Where an archive names a preview image in the product's extra (MAST jpegURL, EPN-TAP
+# thumbnail_url); the page shows it as an image (harvester.web.pages, harvester.links).
+PREVIEW_SQL = ("coalesce(json_extract(p.extra, '$.jpegURL'), "
+               "json_extract(p.extra, '$.thumbnail_url'))")
+
 # The release watch's own latency (its index is on exactly this expression), so the page
 # and `harvester gaps` agree.
 _LATENCY = ("julianday(coalesce(first_public, release_date, first_seen)) - julianday(obs_end)")
@@ -217,8 +227,8 @@ QUERIES: dict[str, dict[str, Any]] = {
         "title": "New this week",
         "description": "Products first seen in the last 7 days, or since the date you give.",
         "requires": ("events", "products"),
-        "sql": """select e.time as seen, p.archive, p.mission, p.instrument, p.product_key,
-       p.obs_start, p.access, p.release_date, p.url
+        "sql": f"""select e.time as seen, p.archive, p.mission, p.instrument, p.product_key,
+       {PREVIEW_SQL} as preview, p.title, p.obs_start, p.access, p.release_date, p.url, p.source
 from events e join products p on p.product_key = e.product_key
 where e.kind = 'new'
   and e.time >= coalesce(nullif(:since, ''), strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days'))
@@ -362,9 +372,20 @@ def _home_html(present: dict[str, list[str]], url: str) -> str:
         f'<li><a href="{base}/{name}">{escape(q["title"])}</a></li>'
         for name, q in ALERT_QUERIES.items() if all(t in present for t in q["requires"])
     )
+    search = ""
+    if "products_fts" in present:
+        search = (f'<form class="harvester-search" action="{base}/products" method="get">'
+                  '<label for="harvester-search">Search the products:</label> '
+                  '<input id="harvester-search" type="search" name="_search" size="30" '
+                  'placeholder="hirise, nirspec ifu, juice ..."> <input type="submit" value="Search">'
+                  "</form>")
     return (
         "<p>Every archive product of the interstellar comet 3I/ATLAS the harvester has found, "
         f'read-only. Open a table, or write SQL on the <a href="{base}">database page</a>.</p>'
+        f"{search}"
+        '<p><strong><a href="/-/news">What\'s new</a></strong> (the last 7 days, grouped by '
+        'archive and instrument) &middot; <strong><a href="/-/gaps">Release watch chart</a>'
+        "</strong> (what was observed, and when the archives made it public)</p>"
         f"<h3>Tables</h3><ul>{''.join(items)}</ul>"
         f"<h3>Canned queries</h3><ul>{queries}</ul>"
         f'<p>Atom feed of events: <a href="{base}/events_feed.atom">events_feed.atom</a></p>'

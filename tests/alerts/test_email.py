@@ -37,6 +37,14 @@ def statuses(db: str) -> dict[str, int]:
         conn.close()
 
 
+def section(text: str, title: str) -> list[str]:
+    """The lines of a digest's section, from its title to the next blank line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start:end]
+
+
 def test_each_new_product_is_one_mail_with_text_and_html(config, smtp):
     path, db = config
     subscribe(path, "mast-new", MAST_NEW)
@@ -79,13 +87,24 @@ def test_a_run_digest_is_one_mail_per_run(config, smtp, sandbox):
     first = smtp.mails[0]
     assert first["Subject"] == "[3I/ATLAS] 15 alerts for digest (run of 2025-12-01)"
     plain = first.get_body(("plain",)).get_content()
-    assert plain.count("New: ") == 15
+    assert plain.count("New: ") == 15  # every alert on its own line, after the digest
     assert len(first["X-Harvester-Delivery"].split(", ")) == 15
+    # The digest opening the mail is the one `harvester news` prints for the same events.
+    assert plain.splitlines()[:2] == ["[3I/ATLAS] 15 alerts for digest (run of 2025-12-01)",
+                                      "Since 2025-12-01 00:00 UTC, up to 2025-12-01 00:00 UTC."]
+    news = harvester(["news", "--config", path, "--since", "2025-12-01", "--peek"], now=CLOCK_EARLY)
+    assert section(plain, "New products:") == section(news.stdout, "New products:")
+    assert "New products: 15 from 2 archives" in section(plain, "New products:")[0]
+    html = first.get_body(("html",)).get_content()
+    assert "<h3>New products: 15 from 2 archives</h3>" in html and "Every alert of this digest" in html
     sandbox.set_clock(CLOCK_LATE)
     ok(harvester(["run", "--config", path], now=CLOCK_LATE))
     assert len(smtp.mails) == 2
     second = smtp.mails[1].get_body(("plain",)).get_content()
     assert "Now public: JWST NIRSPEC/IFU mast:2001" in second   # the embargo ended
+    assert section(second, "Embargoes ended:") == [
+        "Embargoes ended: 1",
+        "  2026-03-01 00:00  mast JWST NIRSPEC/IFU mast:2001, public since 2026-02-15"]
     assert "New: TESS" in second
     assert smtp.mails[0]["Message-ID"] != smtp.mails[1]["Message-ID"]
     assert statuses(db) == {"sent": 15 + 4}

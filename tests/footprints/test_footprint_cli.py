@@ -21,13 +21,18 @@ def sandbox():
         yield sb
 
 
+# A year of hourly positions is a 1.4 MB Horizons answer, which a loaded machine may take a few
+# seconds to serve: the read timeout here is 10 s, as in the in-process footprint tests.
+HTTP = FAST_HTTP.replace("read_timeout = 2\n", "read_timeout = 10\n")
+
+
 def config(tmp_path, sb: Sandbox, db: str, extra: str = "") -> str:
     urls = sb.base_urls
     path = tmp_path / f"footprints-{abs(hash(db)) % 10**6}.toml"
     path.write_text(f"""
 [catalog]
 path = "{db}"
-{FAST_HTTP}
+{HTTP}
 [ephemeris]
 horizons_url = "{urls['horizons']}"
 [sources.mast-tess]
@@ -62,7 +67,8 @@ def matches(db: str) -> list[tuple]:
 def test_kill_in_a_footprint_harvest_then_rerun_equals_an_uninterrupted_one(sandbox, tmp_path, point):
     sandbox.set_clock(CLOCK)
     reference = str(tmp_path / "reference.db")
-    assert run_cli(["run", "--config", config(tmp_path, sandbox, reference)], now=CLOCK).returncode == 0
+    done = run_cli(["run", "--config", config(tmp_path, sandbox, reference)], now=CLOCK)
+    assert done.returncode == 0, done.stdout + done.stderr
     crashed = str(tmp_path / "crashed.db")
     path = config(tmp_path, sandbox, crashed)
     killed = run_cli(["run", "--config", path], now=CLOCK, env={"HARVESTER_CRASHPOINT": point})

@@ -63,7 +63,8 @@ def test_payload_filters_collections_target_and_release_window(make_source):
     assert payload["page"] == 2 and payload["pagesize"] == source.settings.page_size
     filters = {f["paramName"]: f for f in payload["params"]["filters"]}
     assert filters["target_name"]["freeText"] == "%3I%"
-    assert filters["obs_collection"]["values"] == ["JWST", "HST", "TESS", "SWIFT"]
+    # HLSP: the TESS-3I comet-centred product lives there, not under TESS.
+    assert filters["obs_collection"]["values"] == ["JWST", "HST", "TESS", "SWIFT", "HLSP"]
     assert filters["t_obs_release"]["values"][0]["min"] == 60900.5
     json.dumps(payload)
 

@@ -20,7 +20,7 @@ from harvester.http import HttpClient
 from harvester.names.matcher import AliasMatcher
 from harvester.sandbox import Sandbox
 from harvester.sources.base import SourceContext
-from harvester.sources.mpc import MpcSource, parse_ades_psv
+from harvester.sources.mpc import MpcSource, parse_ades_psv, publication
 from tests.conftest import DATA
 from tests.harvest_helpers import FAST_HTTP, count, run_cli, snapshot
 
@@ -310,3 +310,49 @@ def _rows(db: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- publication dates from the reference
+
+
+@pytest.mark.parametrize("ref, first, last", [
+    ("MPEC 2025-N12", "2025-07-01", "2025-07-15"),     # N: July, first half (3I's discovery MPEC)
+    ("MPEC 2025-O05", "2025-07-16", "2025-07-31"),
+    ("MPEC 2024-D101", "2024-02-16", "2024-02-29"),    # a leap year's second half of February
+    ("MPEC 2026-Y01", "2026-12-16", "2026-12-31"),
+])
+def test_an_mpec_designation_names_its_half_month(ref, first, last):
+    start, extra = publication(ref, "2020-01-01T00:00:00.000Z")
+    assert start == first + "T00:00:00.000Z"
+    assert (extra["precision"], extra["from"], extra["to"]) == ("half-month", first, last)
+
+
+def test_a_publication_is_never_before_the_observation_and_mps_has_no_date():
+    assert publication("MPEC 2025-N12", "2025-07-01T05:20:00.000Z")[0] == "2025-07-01T05:20:00.000Z"
+    start, extra = publication("MPS 277739", "2025-07-01T05:20:00.000Z")
+    assert start is None and extra["precision"] == "none" and "upper bound" in extra["basis"]
+
+
+def test_a_first_backfill_dates_observations_by_their_reference_not_by_first_sight(
+        sandbox, tmp_path, db_path, now):
+    sandbox.set_clock(LATER)
+    now(LATER)  # the harvester first runs months after the MPEC
+    run(tmp_path, sandbox, db_path)
+    dated = dict(_rows(db_path, "SELECT native_id, first_public FROM products"))
+    assert dated["T3I00000001"] == "2025-07-01T04:11:38.000Z"  # MPEC 2025-N12, observed 07-01
+    assert dated["T3I00000003"] == "2026-03-01T00:00:00.000Z"  # MPS: no date, first sight
+    (extra,) = _rows(db_path, "SELECT extra FROM products WHERE native_id = 'T3I00000001'")[0]
+    assert json.loads(extra)["publication"]["precision"] == "half-month"
+
+
+def test_an_unpublished_observation_has_no_first_public_until_its_reference_comes(
+        sandbox, tmp_path, db_path, now):
+    run(tmp_path, sandbox, db_path)  # at CLOCK, obs 5 is submitted but not published
+    assert _rows(db_path, "SELECT access, first_public FROM products WHERE native_id = 'T3I00000005'") == [
+        ("exclusive", None)]
+    sandbox.set_clock(LATER)
+    now(LATER)
+    result = run(tmp_path, sandbox, db_path)
+    assert result.released == 1
+    assert _rows(db_path, "SELECT access, first_public FROM products WHERE native_id = 'T3I00000005'") == [
+        ("public", "2026-03-01T00:00:00.000Z")]  # MPS 2500000: dated by first sight of the reference

@@ -50,7 +50,8 @@ def test_votable_rows_are_typed_by_their_fields(rows):
 
 def test_public_row_normalizes_every_field(rows):
     product = source().normalize(rows["ADP.2025-07-04T10:02:11.101"])
-    assert product.product_key == "eso:ivo://eso.org/ID?ADP.2025-07-04T10:02:11.101"
+    # (obs_publisher_did, obs_id): a DID alone does not tell products apart (ALMA repeats them).
+    assert product.product_key == "eso:ivo://eso.org/ID?ADP.2025-07-04T10:02:11.101#ADP.2025-07-04T10:02:11.101"
     assert (product.archive, product.mission, product.instrument) == ("eso", "FORS2", "FORS2")
     assert product.obs_start == "2025-07-03T23:39:59.904Z" and product.obs_end[:16] == "2025-07-03T23:55"
     assert product.release_date == "2025-07-04T10:02:11.101Z" and product.access == "public"
@@ -124,13 +125,14 @@ def test_binary2_votable_is_read_through_astropy():
 
 
 def test_query_filters_collections_and_opens_the_release_window_into_the_future():
-    adql = source(collections=["GEMINI", "O'Hare"]).query("2025-12-01T00:00:00.000Z").adql(["ivo://x/it's"])
+    adql = source(collections=["GEMINI", "O'Hare"]).query("2025-12-01T00:00:00.000Z").adql(["ivo://x/it's", "o1"])
     assert adql.startswith("SELECT * FROM ivoa.obscore WHERE (target_name LIKE '%3I%' OR "
                            "target_name LIKE '%2025%N1%')")
     assert "obs_collection IN ('GEMINI', 'O''Hare')" in adql
     # 30 days of look-back; rows without a release date are read every run
     assert "(obs_release_date >= '2025-11-01T00:00:00' OR obs_release_date IS NULL)" in adql
-    assert adql.endswith("obs_publisher_did > 'ivo://x/it''s' ORDER BY obs_publisher_did")
+    assert adql.endswith("(obs_publisher_did > 'ivo://x/it''s' OR (obs_publisher_did = 'ivo://x/it''s' "
+                         "AND obs_id > 'o1')) ORDER BY obs_publisher_did, obs_id")
     assert "obs_release_date" not in source().query(None).adql()
 
 
@@ -228,7 +230,7 @@ def test_each_block_harvests_its_own_service_into_its_own_archive(sandbox, db_pa
     assert count(db_path, "SELECT COUNT(*) FROM products WHERE archive='cadc'") == 1
     assert results["cadc"].records == 1
     assert count(db_path, "SELECT COUNT(*) FROM products WHERE product_key="
-                          "'cadc:ivo://cadc.example/ID?OBS.001' AND program='GS-2025B-DD-103'") == 1
+                          "'cadc:ivo://cadc.example/ID?OBS.001#OBS.001' AND program='GS-2025B-DD-103'") == 1
     assert results["eso"].skipped == 1  # the decoy comet
 
 
@@ -269,7 +271,7 @@ def test_an_embargo_ending_is_a_released_event(sandbox, db_path, now):
     result = run(sandbox, db_path)["eso"]
     assert (result.released, result.new) == (1, 0)
     assert count(db_path, "SELECT COUNT(*) FROM events WHERE kind='released' "
-                          "AND product_key='eso:ivo://eso.example/ID?OBS.006'") == 1
+                          "AND product_key='eso:ivo://eso.example/ID?OBS.006#OBS.006'") == 1
 
 
 FAULTS = [
@@ -300,7 +302,7 @@ def test_a_row_that_cannot_be_read_is_rejected_and_the_run_goes_on(sandbox, db_p
     sandbox.corrupt("obscore", "ivo://eso.example/ID?OBS.002", t_min="yesterday")
     result = run(sandbox, db_path)["eso"]
     assert result.status == "ok" and result.rejected == 1
-    assert count(db_path, "SELECT COUNT(*) FROM rejects WHERE native_id='ivo://eso.example/ID?OBS.002' "
+    assert count(db_path, "SELECT COUNT(*) FROM rejects WHERE native_id='ivo://eso.example/ID?OBS.002#OBS.002' "
                           "AND reason LIKE 't_min is not a number%'") == 1
     assert count(db_path, "SELECT COUNT(*) FROM products") == EARLY_ESO - 1
 
@@ -313,5 +315,6 @@ def test_a_new_obscore_archive_is_a_config_block_and_nothing_else(sandbox, db_pa
     proc = run_cli(["run", "--config", str(config)], now=CLOCK_EARLY)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("gavo: ok: 1 pages, 1 records, 1 new")
-    assert count(db_path, "SELECT COUNT(*) FROM products WHERE product_key='gavo:ivo://gavo.example/ID?OBS.001' "
+    assert count(db_path, "SELECT COUNT(*) FROM products WHERE "
+                          "product_key='gavo:ivo://gavo.example/ID?OBS.001#OBS.001' "
                           "AND archive='gavo' AND matched_by='alias:C/2025 N1'") == 1

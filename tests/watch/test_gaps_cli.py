@@ -79,8 +79,9 @@ def test_csv_holds_the_expected_table_with_evidence(harvested, db_path):
 def test_one_id_lists_every_matched_product_and_why(harvested, db_path):
     result = gaps(harvested, db_path, "--id", "mro-hirise", "--section", "expected")
     assert result.returncode == 0, result.stderr
-    assert "why it matched" in result.stdout
     assert result.stdout.count("instrument HIRISE, observed in 2025-10-02..2025-10-02 +/- 1 d") == 3
+    wide = gaps(harvested, db_path, "--id", "mro-hirise", "--section", "expected", "--wide")
+    assert "why it matched" in wide.stdout  # as a table
     unknown = gaps(harvested, db_path, "--id", "nope")
     assert unknown.returncode == 2 and "--id: no observation 'nope'" in unknown.stderr
 
@@ -131,3 +132,20 @@ def test_the_chart_as_html_wraps_the_svg_and_the_table(harvested, db_path, tmp_p
     assert text.count("<svg") == 1 and "<table>" in text and "mro-hirise" in text
     refused = gaps(harvested, db_path, "--plot", str(tmp_path / "gaps.png"))
     assert refused.returncode == 2 and "written as SVG (.svg) or as an HTML page" in refused.stderr
+
+
+def test_the_tables_fit_100_columns_and_wide_shows_everything(harvested, db_path):
+    narrow = gaps(harvested, db_path, "--as-of", "2026-05-01")
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "mro-hirise" in narrow.stdout and "overdue" in narrow.stdout
+    assert "--wide shows every column and text" in lines[-1]
+    wide = gaps(harvested, db_path, "--as-of", "2026-05-01", "--wide")
+    header = next(line for line in wide.stdout.splitlines() if line.startswith("id "))
+    assert {"first_public", "obs_end", "latency_days", "archive", "detail"} <= set(header.split())
+    assert max(len(line) for line in wide.stdout.splitlines()) > 100
+    one = gaps(harvested, db_path, "--as-of", "2026-06-01", "--id", "mro-hirise")
+    assert max(len(line) for line in one.stdout.splitlines()) <= 100
+    assert one.stdout.count("archive pds, mission MRO, instrument HIRISE, observed in "
+                            "2025-10-02..2025-10-02 +/- 1 d") == 3  # reasons folded, never cut

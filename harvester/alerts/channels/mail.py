@@ -1,7 +1,10 @@
 """Email over SMTP: plain text plus HTML, a deterministic Message-ID per delivery (or digest).
 
-One SMTP connection serves a whole send pass. The password is read from the environment
-variable `[alerts.smtp] password_env` names, only when a user is configured.
+A digest (a subscription with `--digest run` or `day`) opens with the same digest `harvester
+news` prints, made from the digest's own events (new products grouped by archive and
+instrument, embargoes ended, the release watch, the sources), then lists every alert it holds
+on one line each. One SMTP connection serves a whole send pass. The password is read from the
+environment variable `[alerts.smtp] password_env` names, only when a user is configured.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ def message_id(unit: Unit, sender: str) -> str:
     return f"<digest.{token}-{unit.batch}@{domain}>"
 
 
-def compose(unit: Unit, *, sender: str, test: bool = False) -> EmailMessage:
+def compose(unit: Unit, *, sender: str, test: bool = False, digest: Any = None,
+            links: dict[int, str | None] | None = None) -> EmailMessage:
+    """The mail of one unit. `digest` (a harvester.news Digest of the unit's events) makes the
+    body of a digest mail, with `links` each alert's web link by event id; without it each
+    alert is written out in full."""
     sub = unit.subscription
     alerts = unit.alerts
     msg = EmailMessage()
@@ -38,10 +45,7 @@ def compose(unit: Unit, *, sender: str, test: bool = False) -> EmailMessage:
     if sub.mode == "each":
         subject = f"{prefix} {alerts[0].title()}"
     else:
-        day = alerts[0].event["time"][:10]
-        period = f"UTC day {day}" if sub.mode == "day" else f"run of {day}"
-        subject = (f"{prefix} {len(alerts)} alert{'s' if len(alerts) != 1 else ''} for "
-                   f"{sub.name} ({period})")
+        subject = f"{prefix} {digest_heading(unit)}"
     # Archive text goes into the subject: fold any line break an archive sent into a space.
     msg["Subject"] = " ".join(subject.split())
     msg["Date"] = format_datetime(utcnow())
@@ -50,9 +54,50 @@ def compose(unit: Unit, *, sender: str, test: bool = False) -> EmailMessage:
     msg["X-Harvester-Delivery"] = ", ".join(a.key for a in alerts)
     if test:
         msg["X-Harvester-Test"] = "yes"
-    msg.set_content(_plain(unit))
-    msg.add_alternative(_html(unit), subtype="html")
+    if digest is not None:
+        alert_links = [(links or {}).get(a.event_id) for a in unit.alerts]
+        msg.set_content(_digest_plain(unit, digest, alert_links))
+        msg.add_alternative(_digest_html(unit, digest, alert_links), subtype="html")
+    else:
+        msg.set_content(_plain(unit))
+        msg.add_alternative(_html(unit), subtype="html")
     return msg
+
+
+def digest_heading(unit: Unit) -> str:
+    """What a digest mail holds: "15 alerts for jwst (run of 2025-12-01)"."""
+    alerts = unit.alerts
+    day = alerts[0].event["time"][:10]
+    period = f"UTC day {day}" if unit.subscription.mode == "day" else f"run of {day}"
+    return f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} for {unit.subscription.name} ({period})"
+
+
+def _digest_plain(unit: Unit, digest: Any, links: list[str | None]) -> str:
+    from harvester.news.render import render_text
+
+    lines = [render_text(digest).rstrip(), "", "Every alert of this digest:"]
+    for alert, link in zip(unit.alerts, links, strict=True):
+        lines.append(f"  {alert.event['time'][:16].replace('T', ' ')}  {alert.title()}"
+                     + (f"  {link}" if link else ""))
+    return "\n".join(lines) + "\n" + _footer_plain(unit)
+
+
+def _digest_html(unit: Unit, digest: Any, links: list[str | None]) -> str:
+    from harvester.news.render import render_html
+
+    rows = "".join(
+        f"<li>{html.escape(alert.event['time'][:16].replace('T', ' '))} "
+        f"{_linked(alert.title(), link)}</li>"
+        for alert, link in zip(unit.alerts, links, strict=True))
+    return ("<html><body>\n" + render_html(digest, heading_level=2)
+            + f"<h3>Every alert of this digest</h3>\n<ul>{rows}</ul>\n" + _footer_html(unit)
+            + "\n</body></html>\n")
+
+
+def _linked(text: str, link: str | None) -> str:
+    if link and link.startswith(("http://", "https://")):
+        return f"<a href=\"{html.escape(link, quote=True)}\">{html.escape(text)}</a>"
+    return html.escape(text)
 
 
 def _plain(unit: Unit) -> str:
@@ -61,9 +106,12 @@ def _plain(unit: Unit) -> str:
         width = max(len(label) for label, _ in alert.lines())
         block = [alert.title(), ""] + [f"  {label:<{width}}  {value}" for label, value in alert.lines()]
         parts.append("\n".join(block))
-    footer = (f"\n-- \nSubscription {unit.subscription.name}: {unit.subscription.predicate}\n"
-              f"harvester subscribe remove {unit.subscription.name} stops these mails.\n")
-    return "\n\n".join(parts) + "\n" + footer
+    return "\n\n".join(parts) + "\n" + _footer_plain(unit)
+
+
+def _footer_plain(unit: Unit) -> str:
+    return (f"\n-- \nSubscription {unit.subscription.name}: {unit.subscription.predicate}\n"
+            f"harvester subscribe remove {unit.subscription.name} stops these mails.\n")
 
 
 def _html(unit: Unit) -> str:
@@ -73,10 +121,13 @@ def _html(unit: Unit) -> str:
             f"<tr><th align=\"left\">{html.escape(label)}</th><td>{_html_value(label, value)}</td></tr>"
             for label, value in alert.lines())
         sections.append(f"<h3>{html.escape(alert.title())}</h3>\n<table>{rows}</table>")
+    return "<html><body>\n" + "\n".join(sections) + "\n" + _footer_html(unit) + "\n</body></html>\n"
+
+
+def _footer_html(unit: Unit) -> str:
     sub = unit.subscription
-    footer = (f"<p><small>Subscription <b>{html.escape(sub.name)}</b>: "
-              f"<code>{html.escape(sub.predicate)}</code></small></p>")
-    return "<html><body>\n" + "\n".join(sections) + "\n" + footer + "\n</body></html>\n"
+    return (f"<p><small>Subscription <b>{html.escape(sub.name)}</b>: "
+            f"<code>{html.escape(sub.predicate)}</code></small></p>")
 
 
 def _html_value(label: str, value: str) -> str:
@@ -86,10 +137,13 @@ def _html_value(label: str, value: str) -> str:
 
 
 class MailChannel:
-    def __init__(self, smtp: Any, *, token: str, test: bool = False) -> None:
+    def __init__(self, smtp: Any, *, token: str, test: bool = False, conn: Any = None,
+                 links: Any = None) -> None:
         self.smtp = smtp
         self.token = token
         self.test = test
+        self.conn = conn    # to read a digest's events with what they are about
+        self.links = links  # harvester.links.Links: archive URIs to web addresses
         self._client: Any = None
 
     def destination(self, unit: Unit) -> str:
@@ -98,7 +152,8 @@ class MailChannel:
     def send(self, unit: Unit) -> None:
         import smtplib
 
-        msg = compose(unit, sender=self.smtp.sender, test=self.test)
+        digest, links = self._digest(unit)
+        msg = compose(unit, sender=self.smtp.sender, test=self.test, digest=digest, links=links)
         client = self._connect()
         try:
             client.send_message(msg)
@@ -113,6 +168,19 @@ class MailChannel:
             self._drop()
             raise DeliveryError(f"SMTP {self.smtp.host}:{self.smtp.port}: {exc}",
                                 unreachable=True) from None
+
+    def _digest(self, unit: Unit) -> tuple[Any, dict[int, str | None]]:
+        """The news digest of a digest unit's events and each event's web link (None and {}
+        for a mail about one alert)."""
+        if unit.subscription.mode == "each" or self.conn is None or not unit.alerts:
+            return None, {}
+        from harvester.news.digest import build_digest
+        from harvester.news.items import items_for
+
+        items = items_for(self.conn, [a.event_id for a in unit.alerts], self.links)
+        digest = build_digest(items, heading=f"{SUBJECT_PREFIX} {digest_heading(unit)}",
+                              since=min((i.time for i in items), default=None))
+        return digest, {i.event_id: i.link for i in items}
 
     def _connect(self) -> Any:
         import smtplib

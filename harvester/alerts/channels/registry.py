@@ -12,11 +12,13 @@ from harvester.errors import HarvesterError
 class Channels:
     """One channel object per kind for a send pass, made when first needed."""
 
-    def __init__(self, conn: Any, settings: Any, *, out: Any = None, test: bool = False) -> None:
+    def __init__(self, conn: Any, settings: Any, *, out: Any = None, test: bool = False,
+                 links: Any = None) -> None:
         self.conn = conn
         self.settings = settings
         self.out = out
         self.test = test
+        self.links = links
         self._open: dict[str, Channel] = {}
 
     def get(self, kind: str) -> Channel:
@@ -31,7 +33,8 @@ class Channels:
         if kind == "email":
             from harvester.alerts.channels.mail import MailChannel
 
-            return MailChannel(self.settings.smtp, token=token, test=self.test)
+            return MailChannel(self.settings.smtp, token=token, test=self.test, conn=self.conn,
+                               links=self.links)
         if kind == "webhook":
             from harvester.alerts.channels.webhook import WebhookChannel
 
