@@ -120,10 +120,14 @@ def export_parquet(catalog_path: str | Path, out_dir: str | Path) -> ExportRepor
 
     out = Path(out_dir)
     _refuse_foreign_directory(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    conn = readonly_connection(catalog_path)  # before anything is made: a bad catalog leaves nothing
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    except OSError as exc:
+        conn.close()
+        raise CatalogError(f"{out}: cannot write the export here: {exc.strerror or exc}") from None
     report = ExportReport(counts={})
-    conn = readonly_connection(catalog_path)
     try:
         for dataset in DATASETS:
             schema = schema_of(dataset)
@@ -139,6 +143,12 @@ def export_parquet(catalog_path: str | Path, out_dir: str | Path) -> ExportRepor
                              basename_template="part-{i}.parquet",
                              existing_data_behavior="overwrite_or_ignore", **options)
             target.mkdir(parents=True, exist_ok=True)  # an empty dataset is still a folder
+    except OSError as exc:
+        # pyarrow raises OSError for a full disk or a file it cannot write: one line, and the
+        # previous export (if any) is left as it was.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise CatalogError(f"{out}: export failed, the previous one (if any) is unchanged: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

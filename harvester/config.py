@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from harvester.errors import ConfigError
-from harvester.settings import HttpSettings, SourceSettings, build, check_positive, check_url
+from harvester.settings import (
+    HttpSettings,
+    SourceSettings,
+    build,
+    check_not_negative,
+    check_positive,
+    check_url,
+)
 
 
 @dataclass
@@ -83,6 +90,14 @@ def read_toml(path: Path, *, what: str = "config", hint: str = "") -> dict[str, 
         raise ConfigError(f"{path}: {what} file not found{hint}") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a {what} file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: cannot read the {what} file: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 by definition; a file saved as Latin-1 or UTF-16 lands here.
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                          f"at offset {exc.start}); save the {what} file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -124,11 +139,13 @@ def parse_config(
     if catalog_override:
         catalog.path = catalog_override
     target = build(TargetSettings, data.get("target", {}), where="target", path=path)
-    if not target.name.strip():
-        raise ConfigError(f"{path}: [target] name: must not be empty")
+    check_target(target, path=path)
     http = build(HttpSettings, data.get("http", {}), where="http", path=path)
     for key in ("connect_timeout", "read_timeout", "rate_limit", "max_response_mb"):
         check_positive(getattr(http, key), key=key, where="http", path=path)
+    for key in ("retries", "backoff_initial", "backoff_max", "retry_after_max"):
+        check_not_negative(getattr(http, key), key=key, where="http", path=path)
+    check_not_negative(catalog.lock_wait, key="lock_wait", where="catalog", path=path)
     sources_table = data.get("sources", {})
     if not isinstance(sources_table, dict):
         raise ConfigError(f"{path}: [sources] must be a table of [sources.<name>] blocks")
@@ -138,6 +155,23 @@ def parse_config(
     sections = {name: parse_section(name, data.get(name, {}), path=path) for name in SECTIONS}
     return Config(path=path, catalog=catalog, target=target, http=http, sources=sources,
                   **sections)
+
+
+def check_target(target: TargetSettings, *, path: str) -> None:
+    """The name and every alias must keep a letter or digit once folded: the matcher compares
+    folded names, so an alias like "---" would match nothing (or, worse, every empty name)."""
+    from harvester.names.matcher import fold
+
+    if not target.name.strip():
+        raise ConfigError(f"{path}: [target] name: must not be empty")
+    if not fold(target.name):
+        raise ConfigError(f"{path}: [target] name: {target.name!r} has no letter or digit, so no "
+                          "archive name could ever match it")
+    for alias in target.aliases:
+        if not fold(alias):
+            raise ConfigError(f"{path}: [target] aliases: {alias!r} has no letter or digit once "
+                              "case and punctuation are folded away, so it can match nothing; "
+                              "remove it")
 
 
 def parse_source(name: str, table: Any, *, path: str) -> SourceSettings:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from catalog import Catalog
+from catalog.db import after_write_failure, storage_error
 from catalog.store import (
     Reject,
     commit_page,
@@ -27,7 +29,13 @@ from catalog.store import (
 )
 from harvester.config import Config
 from harvester.crashpoints import crashpoint
-from harvester.errors import ConfigError, HarvesterError, RecordRejected
+from harvester.errors import (
+    CatalogDamagedError,
+    CatalogWriteError,
+    ConfigError,
+    HarvesterError,
+    RecordRejected,
+)
 from harvester.lock import CatalogLock
 from harvester.logs import run_context
 from harvester.names.matcher import AliasMatcher
@@ -36,7 +44,7 @@ from harvester.product import Product
 from harvester.shutdown import GracefulStop, HarvestStopped
 from harvester.sources import source_class
 from harvester.sources.base import Source, SourceContext
-from harvester.timeutil import iso, utcnow
+from harvester.timeutil import EARLIEST_HARVEST, iso, utcnow
 
 log = logging.getLogger("harvester.engine")
 
@@ -75,10 +83,13 @@ class HarvestReport:
     results: list[SourceResult] = field(default_factory=list)
     stopped: bool = False  # a stop was requested: later sources and the after-harvest hooks skipped
     alerts: Any = None     # what the alerts hook matched and sent (harvester.alerts.sender.SendReport)
+    # An after-harvest stage that failed on its own (the harvest itself is committed), by name.
+    stage_errors: dict[str, str] = field(default_factory=dict)
+    stop: GracefulStop | None = None  # so a stage's long statements can heed SIGTERM too
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.results)
+        return all(r.status == "ok" for r in self.results) and not self.stage_errors
 
 
 def product_row(product: Product) -> dict[str, Any]:
@@ -129,12 +140,20 @@ def harvest(
     progress: ProgressFn | None = None,
     stop: GracefulStop | None = None,
 ) -> HarvestReport:
-    """Harvest every enabled source (or `only` those named) into the configured catalog."""
+    """Harvest every enabled source (or `only` those named) into the configured catalog.
+
+    Checked before anything is written: the clock, the sources asked for, and the inputs of the
+    after-harvest stages (the campaign file), so a mistake costs no harvest. A catalog that
+    turns out damaged, or a disk that fills, stops the whole harvest at once (CatalogDamagedError,
+    CatalogWriteError): every source writes to the same file, so the next could only fail too,
+    and nothing more is written to a damaged file."""
+    check_clock()
     names = select_sources(config, only)
+    preflight(config)
     from harvester.http import HttpClient
 
     wait = config.catalog.lock_wait if lock_wait is None else lock_wait
-    report = HarvestReport()
+    report = HarvestReport(stop=stop)
     with CatalogLock(config.catalog.path, wait=wait):
         catalog = Catalog.open(config.catalog.path)
         try:
@@ -159,9 +178,30 @@ def harvest(
             # table, so nothing committed is missed.
             if not report.stopped:
                 after_harvest(catalog, config, report)
+        except sqlite3.DatabaseError as exc:
+            error = after_write_failure(catalog.conn, config.catalog.path, exc)
+            if error is None:
+                raise
+            raise error from None  # the CLI says it in one line; logging it too would say it twice
         finally:
             catalog.close()
     return report
+
+
+def check_clock() -> None:
+    now = utcnow()
+    if now < EARLIEST_HARVEST:
+        raise ConfigError(f"the clock says {iso(now)}: a harvest before {EARLIEST_HARVEST.year} "
+                          "makes no sense (3I/ATLAS was discovered on 2025-07-01); check --now "
+                          "or HARVESTER_NOW")
+
+
+def preflight(config: Config) -> None:
+    """The after-harvest stages' own inputs, read before harvesting: a campaign file that is
+    missing or wrong is one line now, not a failure after every source has run."""
+    from harvester.watch.hook import preflight as watch_preflight
+
+    watch_preflight(config)
 
 
 def build_matcher(catalog: Catalog, config: Config) -> AliasMatcher:
@@ -173,12 +213,31 @@ def build_matcher(catalog: Catalog, config: Config) -> AliasMatcher:
 
 
 def after_harvest(catalog: Catalog, config: Config, report: HarvestReport) -> None:
-    """The watch first (its overdue/silent events are news too), then the alerts outbox."""
+    """The watch first (its overdue/silent events are news too), then the alerts outbox. Each
+    stage commits on its own: one that fails is reported and the next still runs (a harvest's
+    new products are news whether or not the watch could judge them). A damaged catalog or a
+    full disk stops both."""
     from harvester.alerts.hook import after_harvest as alerts_after_harvest
     from harvester.watch.hook import after_harvest as watch_after_harvest
 
-    watch_after_harvest(catalog, config, report)
-    alerts_after_harvest(catalog, config, report)
+    for stage, hook in (("watch", watch_after_harvest), ("alerts", alerts_after_harvest)):
+        try:
+            hook(catalog, config, report)
+        except sqlite3.DatabaseError as exc:
+            if storage_error(exc, config.catalog.path) is not None:
+                raise
+            _stage_failed(report, stage, f"{type(exc).__name__}: {exc}", catalog)
+        except HarvesterError as exc:
+            if isinstance(exc, CatalogDamagedError | CatalogWriteError):
+                raise
+            _stage_failed(report, stage, str(exc), catalog)
+
+
+def _stage_failed(report: HarvestReport, stage: str, error: str, catalog: Catalog) -> None:
+    if catalog.conn.in_transaction:
+        catalog.conn.execute("ROLLBACK")
+    report.stage_errors[stage] = error
+    log.warning("%s: failed, the harvest itself is stored: %s", stage, error)
 
 
 def store_target_ids(catalog: Catalog, source: Source, now: str) -> int:
@@ -260,6 +319,7 @@ def harvest_source(
                        progress=progress, stop=stop, platforms=platforms)
         result.requests = http.requests_made - requests_before
         result.seconds = time.monotonic() - started
+        result.error = storable(result.error)
         store_target_ids(catalog, source, iso(utcnow()))
         finish_run(catalog, result.run_id, source=name, archive=source.archive,
                    status=result.status, now=iso(utcnow()), requests=result.requests,
@@ -313,6 +373,11 @@ def _harvest_pages(catalog: Catalog, source: Source, result: SourceResult, http:
             catalog.conn.execute("ROLLBACK")
         result.status = "interrupted"
         result.error = f"stopped by {exc} after {result.pages} pages; the next run resumes here"
+    except sqlite3.DatabaseError as exc:
+        if storage_error(exc, catalog.path) is not None:
+            raise  # the catalog itself: harvest() stops everything
+        log.exception("source %s: storing a page failed", name)
+        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
     except HarvesterError as exc:
         result.status, result.error = "failed", str(exc)
     except Exception as exc:  # an adapter bug must not stop the other sources
@@ -341,12 +406,10 @@ def normalize_page(source: Source, records: list[Any], platforms: Platforms | No
         try:
             product = source.normalize(record)
         except RecordRejected as exc:
-            rejects.append(Reject(reason=str(exc), raw=record,
-                                  native_id=_safe_id(source, record)))
+            rejects.append(_reject(source, record, str(exc)))
             continue
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            rejects.append(Reject(reason=f"{type(exc).__name__}: {exc}", raw=record,
-                                  native_id=_safe_id(source, record)))
+            rejects.append(_reject(source, record, f"{type(exc).__name__}: {exc}"))
             continue
         if product is None:
             skipped += 1
@@ -354,8 +417,42 @@ def normalize_page(source: Source, records: list[Any], platforms: Platforms | No
         if platforms is not None:
             # One identity per platform and instrument, whatever the archive's spelling.
             platforms.normalize(product)
-        products.append(product_row(product))
+        row = product_row(product)
+        problem = unstorable_text(row)
+        if problem:
+            # One odd character (a lone surrogate from a mis-decoded name) is one bad record,
+            # never a source failing on every run.
+            rejects.append(_reject(source, record, problem))
+            continue
+        products.append(row)
     return products, rejects, skipped
+
+
+def _reject(source: Source, record: Any, reason: str) -> Reject:
+    # Kept as text (JSON escapes what UTF-8 cannot hold; raw text lines are escaped here).
+    raw = storable(record) if isinstance(record, str) else record
+    return Reject(reason=storable(reason), raw=raw, native_id=storable(_safe_id(source, record)))
+
+
+def unstorable_text(row: dict[str, Any]) -> str | None:
+    """Why a product row cannot be stored as UTF-8 text, or None. JSON columns are already
+    ASCII-escaped; a lone surrogate in any other text column would fail the page's commit."""
+    for column, value in row.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = value[exc.start]
+                return (f"{column} holds a character that is not valid Unicode ({bad!r} at "
+                        f"position {exc.start}); the record cannot be stored as text")
+    return None
+
+
+def storable(text: str | None) -> str | None:
+    """Text made safe to store and print: an undecodable character becomes its escape."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _safe_id(source: Source, record: Any) -> str | None:

@@ -15,8 +15,22 @@ class CatalogError(HarvesterError):
     """The catalog cannot be opened, migrated or queried as asked."""
 
 
+class CatalogDamagedError(CatalogError):
+    """The catalog file is corrupt (SQLITE_CORRUPT, SQLITE_NOTADB). Nothing more is written to
+    it; the message says how to recover."""
+
+
+class CatalogWriteError(CatalogError):
+    """The catalog could not be written: the disk is full, an I/O error, a read-only file. The
+    transaction in flight was rolled back; nothing else changed."""
+
+
 class ReadOnlyQueryError(CatalogError):
     """A user query tried to write to the catalog."""
+
+
+class QueryLimitError(ReadOnlyQueryError):
+    """A user's SQL (a query, a predicate) ran past its time or memory bound and was stopped."""
 
 
 class LockBusyError(HarvesterError):

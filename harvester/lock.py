@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
-from harvester.errors import LockBusyError
+from harvester.errors import CatalogError, LockBusyError
 from harvester.timeutil import iso, utcnow
 
 
@@ -31,7 +31,7 @@ class FileLock:
 
     def try_acquire(self) -> bool:
         """Take the lock, waiting up to `wait` seconds; False when another process keeps it."""
-        handle = self.path.open("a+")
+        handle = self._open()
         deadline = time.monotonic() + self.wait
         while True:
             try:
@@ -49,6 +49,16 @@ class FileLock:
         handle.flush()
         self._handle = handle
         return True
+
+    def _open(self) -> Any:
+        parent = self.path.absolute().parent
+        if not parent.is_dir():
+            raise CatalogError(f"{str(self.path)[:-len(self.suffix)]}: directory {parent} does not exist")
+        try:
+            return self.path.open("a+")
+        except OSError as exc:
+            raise CatalogError(f"cannot create the lock file {self.path}: {exc.strerror or exc} "
+                               "(a harvest needs to write in the catalog's directory)") from None
 
     def acquire(self) -> None:
         if not self.try_acquire():

@@ -7,8 +7,10 @@ ConfigError naming the file, the key and the problem, so a user sees one clear l
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -62,20 +64,32 @@ class SourceSettings:
 
 
 def check_cadence(value: str, *, where: str, path: str) -> None:
-    """A cadence must be a cron expression croniter accepts ('' means the kind's default)."""
+    """A cadence must be a five-field cron expression that fires ('' means the kind's default).
+
+    croniter also takes a sixth field (seconds), which would make a cadence of every second;
+    and it accepts days that never come (`0 0 31 2 *`), which would make the source never due
+    and its next due time impossible to say."""
     if not value:
         return
-    from croniter import croniter
+    from croniter import CroniterBadDateError, croniter
 
-    if not croniter.is_valid(value):
+    fields = value.split()
+    if not croniter.is_valid(value) or (len(fields) != 5 and not value.startswith("@")):
         raise ConfigError(
             f"{path}: [{where}] cadence: not a cron expression: {value!r} "
             f"(five fields, minute hour day month weekday, in UTC; e.g. \"0 */3 * * *\")"
         )
+    try:
+        croniter(value, datetime(2025, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ConfigError(
+            f"{path}: [{where}] cadence: {value!r} never fires (no such day: check the day "
+            "and month fields)"
+        ) from None
 
 
 def _type_name(expected: Any) -> str:
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
     origin = typing.get_origin(expected)
     if origin in (list, tuple):
         (inner,) = typing.get_args(expected)[:1]
@@ -112,7 +126,9 @@ def _conforms(value: Any, expected: Any) -> tuple[bool, Any]:
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool), value
     if expected is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        # TOML allows nan and inf; no setting means either (a nan timeout or rate breaks every
+        # comparison made with it), so they are refused as "not a number" here.
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         return ok, float(value) if ok else value
     if expected is str:
         return isinstance(value, str), value
@@ -153,5 +169,10 @@ def check_url(value: str, *, key: str, where: str, path: str) -> None:
 
 
 def check_positive(value: float | int | None, *, key: str, where: str, path: str) -> None:
-    if value is not None and value <= 0:
+    if value is not None and not value > 0:
         raise ConfigError(f"{path}: [{where}] {key}: must be greater than 0, got {value!r}")
+
+
+def check_not_negative(value: float | int | None, *, key: str, where: str, path: str) -> None:
+    if value is not None and not value >= 0:
+        raise ConfigError(f"{path}: [{where}] {key}: must be 0 or more, got {value!r}")

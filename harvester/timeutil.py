@@ -9,12 +9,33 @@ MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
 JD_MJD_OFFSET = 2400000.5
 
 
+# The clock may be moved (--now, HARVESTER_NOW, --as-of) within these bounds: dates near year
+# 9999 overflow the first day added to them, and nothing the harvester reads is older than 1970.
+EARLIEST_CLOCK = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_CLOCK = datetime(2200, 1, 1, tzinfo=UTC)
+# 3I/ATLAS was discovered on 2025-07-01: a harvest whose clock says earlier is a typo.
+EARLIEST_HARVEST = datetime(2025, 1, 1, tzinfo=UTC)
+
+
 def utcnow() -> datetime:
     """The harvester's clock. HARVESTER_NOW (ISO) moves it, so tests and demos can travel in time."""
     override = os.environ.get("HARVESTER_NOW")
     if override:
         return parse_iso(override)
     return datetime.now(UTC)
+
+
+def parse_clock(text: str) -> datetime:
+    """An ISO date or time a user gives as the clock, within EARLIEST_CLOCK..LATEST_CLOCK;
+    ValueError (with a message fit for one line) otherwise."""
+    try:
+        moment = parse_iso(text)
+    except (ValueError, OverflowError):
+        raise ValueError(f"not an ISO date or time: {text!r}") from None
+    if not EARLIEST_CLOCK <= moment < LATEST_CLOCK:
+        raise ValueError(f"{text!r} is out of range (from {EARLIEST_CLOCK.year} to "
+                         f"{LATEST_CLOCK.year - 1})")
+    return moment
 
 
 def parse_iso(text: str) -> datetime:

@@ -19,6 +19,10 @@ def test_demo_harvests_the_sandbox_and_answers_sql(tmp_path, monkeypatch):
     assert re.search(r"mast: ok: .* [1-9]\d* new", out)
     assert re.search(r"mast: ok: .* [1-9]\d* released", out)  # the JWST embargo ends in the tour
     assert "What each archive holds" in out
+    last_harvest = re.findall(r"== Harvest at (\d{4}-\d\d-\d\d)", out)[-1]
+    assert f"--as-of {last_harvest}" in out  # the watch is told as of the last harvest
+    assert f"Release watch as of {last_harvest}:" in out
+    assert "alerts: alerts:" not in out
     news = out[out.index("== harvester news"):]
     assert "Embargoes ended:" in news and "JWST NIRSPEC/IFU" in news  # in plain words
     rows = json.loads(run_cli(["sql", "--catalog", "harvester-demo.db", "--format", "json",

@@ -83,3 +83,40 @@ def test_sql_syntax_error_is_one_line_with_sqlites_message(filled):
 def test_reading_schema_pragmas_is_allowed(filled):
     result = sql(filled, "--format", "json", "select name from pragma_table_info('products') limit 1")
     assert result.exit_code == 0 and "product_key" in result.output
+
+
+def test_json_is_strict_json_with_every_value_kept(filled):
+    def refuse(constant):
+        raise AssertionError(f"not JSON: {constant}")
+
+    result = sql(filled, "--format", "json",
+                 "select 1e999 as big, -1e999 as small, x'00ff' as blob, x'6869' as text_blob, "
+                 "1 as a, 2 as a, 3 as a")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout, parse_constant=refuse)  # Infinity/NaN would raise
+    assert rows == [{"big": None, "small": None, "blob": {"$base64": True, "encoded": "AP8="},
+                     "text_blob": "hi", "a": 1, "a:1": 2, "a:2": 3}]
+
+
+def test_the_table_is_capped_and_says_so(filled):
+    result = sql(filled, "--max-rows", "2", "select native_id from products order by 1")
+    assert result.exit_code == 0
+    assert result.stdout.split() == ["native_id", "-----------", "0", "1"]
+    assert "showing the first 2 rows; there are more" in result.stderr
+
+
+def test_an_endless_query_in_table_format_ends(filled):
+    result = sql(filled, "--time-limit", "60",
+                 "with recursive c(x) as (select 1 union all select x + 1 from c) select x from c")
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 1002  # header, rule, the first 1,000 rows
+
+
+@pytest.mark.parametrize("statement", ["pragma integrity_check", "pragma quick_check",
+                                       "pragma quick_check(1)", "pragma integrity_check(products)"])
+def test_integrity_checks_only_read_and_are_allowed(filled, tmp_path, statement):
+    before = open(filled, "rb").read()
+    result = sql(filled, "--format", "json", statement)
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.stdout)[0].values()) == ["ok"]
+    assert open(filled, "rb").read() == before

@@ -12,13 +12,14 @@ from catalog.migrations import (
     m003_watch,
     m004_alerts,
     m005_heartbeats,
+    m006_match_backoff,
     m007_target_ids,
     m008_search_and_news,
     m009_ephemeris,
 )
 
-_MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats, m007_target_ids,
-            m008_search_and_news,
+_MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats, m006_match_backoff,
+            m007_target_ids, m008_search_and_news,
             m009_ephemeris)
 
 MIGRATIONS: list[tuple[int, str, str]] = [(m.VERSION, m.DESCRIPTION, m.SQL) for m in _MODULES]

@@ -29,9 +29,10 @@ HOOK_CHANNELS = ("email", "webhook", "atom")
 
 def after_harvest(catalog: Any, config: Any, report: Any) -> None:
     """Called by the engine under the catalog lock after the watch hook."""
+    from catalog.db import storage_error
     from harvester.alerts.channels.atom import write_events_feed
     from harvester.alerts.lock import OutboxLock
-    from harvester.alerts.match import match_new_events
+    from harvester.alerts.match import match_new_events, predicate_limits
     from harvester.alerts.sender import SendReport, send_due
     from harvester.alerts.settings import parse
     from harvester.crashpoints import crashpoint
@@ -40,12 +41,17 @@ def after_harvest(catalog: Any, config: Any, report: Any) -> None:
 
     settings = getattr(config, "alerts", None) or parse({}, path="-")
     conn = catalog.conn
+    stop = getattr(report, "stop", None)
     try:
-        matched = match_new_events(conn, now=iso(utcnow()))
+        matched = match_new_events(conn, now=iso(utcnow()), limits=predicate_limits(settings),
+                                   should_stop=(lambda: stop.requested) if stop is not None else None)
     except (sqlite3.Error, HarvesterError) as exc:
+        if storage_error(exc, catalog.path) is not None:
+            raise
         # The harvest is committed; the events wait for the next pass or `harvester alerts send`.
         log.warning("alerts: matching failed, will retry on the next pass: %s", exc)
         return
+    report.alerts = SendReport(matched=matched)
     crashpoint("alerts_matched")
     if settings.all_events_feed:
         try:
@@ -53,17 +59,21 @@ def after_harvest(catalog: Any, config: Any, report: Any) -> None:
         except (OSError, HarvesterError) as exc:
             log.warning("alerts: cannot write the all-events feed: %s", exc)
     if not settings.send_after_run:
-        report.alerts = SendReport(matched=matched)
         return
+    if stop is not None and stop.requested:
+        return  # sending waits for the next pass, which sends what is due
     lock = OutboxLock(catalog.path)
     if not lock.try_acquire():
         log.info("alerts: another sender holds the outbox; leaving the sending to it")
+        report.alerts.lock_busy = True
         return
     try:
         sent = send_due(conn, settings, channels=HOOK_CHANNELS,
                         deadline=time.monotonic() + settings.send_budget,
                         links=Links.from_config(config))
     except (sqlite3.Error, HarvesterError) as exc:
+        if storage_error(exc, catalog.path) is not None:
+            raise
         log.warning("alerts: sending stopped, the rest waits for the next pass: %s", exc)
         return
     finally:

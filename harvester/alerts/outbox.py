@@ -22,6 +22,7 @@ from typing import Any
 from harvester.alerts.channels.base import Unit
 from harvester.alerts.message import load_alerts
 from harvester.alerts.subscriptions import Subscription
+from harvester.redact import redact_text
 from harvester.timeutil import iso, parse_iso
 
 
@@ -158,4 +159,5 @@ def list_deliveries(conn: sqlite3.Connection, *, status: str | None = None,
         params.append(only)
     sql += " ORDER BY d.id DESC LIMIT ?"
     params.append(limit)
-    return columns, [tuple(r) for r in conn.execute(sql, params)]
+    # An error may quote the webhook's URL (stored before errors were redacted): never shown whole.
+    return columns, [(*tuple(r)[:-1], redact_text(r[-1])) for r in conn.execute(sql, params)]

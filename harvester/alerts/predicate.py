@@ -6,8 +6,10 @@ closing the WHERE it is placed in), and SQLite itself must compile
 anything but reading (no ATTACH, no writes, no functions that touch files). SQLite's own message
 is reported on a syntax error or an unknown column.
 
-Matching runs the stored predicate on the writer's connection, under an authorizer that allows
-reading and one thing besides: inserting into the matcher's temporary table of hits.
+Matching runs the stored predicate on the writer's connection as a read-only SELECT under the
+same authorizer, within its time limit (see harvester.alerts.match). Adding and testing run it
+too, within the same limit: a predicate that cannot finish over today's events is refused
+before it is stored.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from catalog.limits import Limits
 from harvester.errors import ConfigError
 
 _DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
                                "zipfile", "sqlar_compress", "sqlar_uncompress"})
-HITS_TABLE = "alerts_hits"  # the matcher's temporary table: the one thing a predicate may fill
+HITS_TABLE = "alerts_hits"  # the matcher's temporary table of (predicate, event) hits
 _READING = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
 
 
@@ -32,12 +35,6 @@ def reading_authorizer(action: int, arg1: str | None, arg2: str | None, *_: Any)
     if action == sqlite3.SQLITE_FUNCTION:
         return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
     return sqlite3.SQLITE_OK if action in _READING else sqlite3.SQLITE_DENY
-
-
-def matching_authorizer(action: int, arg1: str | None, arg2: str | None, *rest: Any) -> int:
-    if action == sqlite3.SQLITE_INSERT and arg1 == HITS_TABLE:
-        return sqlite3.SQLITE_OK
-    return reading_authorizer(action, arg1, arg2, *rest)
 
 
 def check_shape(predicate: str) -> str:
@@ -80,8 +77,10 @@ def where_clause(predicate: str) -> str:
     return f"({predicate}\n)"
 
 
-def check_predicate(catalog_path: str | Path, predicate: str) -> str:
-    """The predicate as stored, once SQLite compiled it read-only against the view."""
+def check_predicate(catalog_path: str | Path, predicate: str, *, limits: Limits | None = None) -> str:
+    """The predicate as stored, once SQLite compiled it read-only against the view, and it ran
+    within its time limit over the catalog's events (and over one row of NULLs, so that a
+    runaway subquery shows even in an empty catalog)."""
     from catalog.db import open_readonly
 
     text = check_shape(predicate)
@@ -98,6 +97,32 @@ def check_predicate(catalog_path: str | Path, predicate: str) -> str:
             raise PredicateError(f"bad predicate: SQLite says: {message}: {text}") from None
         except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
             raise PredicateError(f"bad predicate: {exc}: {text}") from None
+        if limits is not None:
+            _trial_run(conn, text, limits)
     finally:
         conn.close()
     return text
+
+
+def _trial_run(conn: sqlite3.Connection, text: str, limits: Limits) -> None:
+    from catalog.limits import Bounded
+
+    columns = [d[0] for d in conn.execute("SELECT * FROM alerts LIMIT 0").description]
+    nulls = ", ".join(f"NULL AS {column}" for column in columns)
+    with Bounded(conn, limits) as bound:
+        # Over a row of NULLs as a value (in a WHERE, `NULL AND x` may skip x; as a value it
+        # cannot), so a runaway subquery shows even in an empty catalog; then over the events.
+        for what, sql in (("over one row of NULLs", f"SELECT {where_clause(text)} FROM (SELECT {nulls}) AS alerts"),
+                          ("over the catalog's events",
+                           f"SELECT count(*) FROM alerts WHERE {where_clause(text)}")):
+            bound.restart()
+            try:
+                conn.execute(sql).fetchall()
+            except (sqlite3.Error, MemoryError) as exc:
+                if bound.reason is None and "interrupted" in str(exc):
+                    raise KeyboardInterrupt from None
+                limited = bound.explain(exc, f"the predicate, {what},")
+                if limited is not None:
+                    raise PredicateError(f"refused: {limited}; it would be cut off at every "
+                                         f"harvest: {text}") from None
+                raise PredicateError(f"bad predicate: SQLite says: {exc}: {text}") from None

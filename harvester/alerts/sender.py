@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from harvester.alerts.channels.base import DeliveryError
 from harvester.alerts.channels.registry import Channels
-from harvester.alerts.match import MatchReport, match_new_events
+from harvester.alerts.match import MatchReport, match_new_events, predicate_limits
 from harvester.alerts.outbox import due_units, fill_alerts, mark_failed, mark_sent
 from harvester.alerts.subscriptions import CHANNELS
 from harvester.crashpoints import crashpoint
@@ -38,12 +38,20 @@ class SendReport:
     skipped: int = 0         # deliveries not tried: their destination was unreachable this pass
     deferred: int = 0        # deliveries not tried: the pass ran out of time (still due)
     errors: list[str] = field(default_factory=list)
+    lock_busy: bool = False  # another sender held the outbox: nothing was sent by this pass
 
     def summary(self) -> str:
+        """One line: what was matched, then what was sent; it starts with `alerts:` once."""
         parts = []
         if self.matched is not None:
-            parts.append(f"{self.matched.deliveries} new deliveries from "
-                         f"{self.matched.events} events")
+            m = self.matched
+            parts.append(f"{m.deliveries} matched" + (f" from {m.events} new events" if m.events else ""))
+            if m.errors:
+                parts.append(f"{len(m.errors)} subscription(s) not matching "
+                             f"({', '.join(sorted(m.errors))}: see harvester status)")
+        if self.lock_busy:
+            parts.append("sending left to the sender holding the outbox")
+            return "alerts: " + ", ".join(parts)
         parts.append(f"{self.sent} sent")
         if self.retrying:
             parts.append(f"{self.retrying} to retry")
@@ -60,7 +68,7 @@ def send_due(conn: sqlite3.Connection, settings: Any, *, channels: tuple[str, ..
              only: str | None = None, out: TextIO | None = None,
              deadline: float | None = None, links: Any = None) -> SendReport:
     """Send what is due now (the caller holds the outbox lock). Past `deadline` (a
-    time.monotonic() value) no further unit is started; the rest stays due. `links`
+    time.monotonic() value) no unit after the first is started; the rest stays due. `links`
     (harvester.links.Links) turns archive URIs into web addresses in digests."""
     report = SendReport()
     units = due_units(conn, now=iso(utcnow()), channels=channels, only=only)
@@ -68,7 +76,9 @@ def send_due(conn: sqlite3.Connection, settings: Any, *, channels: tuple[str, ..
     unreachable: set[tuple[str, str]] = set()
     try:
         for index, unit in enumerate(units):
-            if deadline is not None and time.monotonic() > deadline:
+            # The first unit always goes, so every pass makes progress however small the
+            # budget (and however slow the machine is to get this far).
+            if index and deadline is not None and time.monotonic() > deadline:
                 report.deferred += sum(len(u.ids) for u in units[index:])
                 break
             if index % CHUNK == 0:
@@ -111,7 +121,7 @@ def _record_failure(conn: sqlite3.Connection, unit: Any, exc: DeliveryError, set
 
 def match_and_send(conn: sqlite3.Connection, settings: Any, *, channels: tuple[str, ...] = CHANNELS,
                    only: str | None = None, out: TextIO | None = None, links: Any = None) -> SendReport:
-    matched = match_new_events(conn, now=iso(utcnow()))
+    matched = match_new_events(conn, now=iso(utcnow()), limits=predicate_limits(settings))
     crashpoint("alerts_matched")
     report = send_due(conn, settings, channels=channels, only=only, out=out, links=links)
     report.matched = matched

@@ -37,6 +37,12 @@ class Settings:
     webhook_timeout: float = 10.0
     feed_entries: int = 200
     all_events_feed: str = ""
+    # Seconds one subscription predicate may run (when added, tested, and at each match); one
+    # that runs longer fails its own subscription, never the harvest. Lasair allows 10.
+    predicate_time_limit: float = 10.0
+    # Networks a webhook may reach although they are link-local or cloud metadata addresses
+    # (refused by default: a URL there reads the machine's own credentials), as CIDRs.
+    webhook_allow_networks: list[str] = field(default_factory=list)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
 
@@ -46,8 +52,14 @@ def parse(table: dict[str, Any], *, path: str) -> Settings:
     settings = build(Settings, table, where="alerts", path=path)
     settings.smtp = build(SmtpSettings, smtp_table, where="alerts.smtp", path=path)
     for key in ("max_attempts", "backoff_initial", "backoff_max", "webhook_timeout", "feed_entries",
-                "send_budget"):
+                "send_budget", "predicate_time_limit"):
         check_positive(getattr(settings, key), key=key, where="alerts", path=path)
+    for network in settings.webhook_allow_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"{path}: [alerts] webhook_allow_networks: not a network: {network!r} "
+                              "(write e.g. \"169.254.10.0/24\")") from None
     _check_smtp(settings.smtp, path=path)
     return settings
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from harvester.redact import redact_text
+
 
 def delivery_summary(conn: sqlite3.Connection, *, now: str | None = None,
                      failed_limit: int = 5) -> dict[str, Any]:
@@ -23,18 +25,27 @@ def delivery_summary(conn: sqlite3.Connection, *, now: str | None = None,
     summary["due"] = conn.execute(
         "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
         (now or iso(utcnow()),)).fetchone()[0]
-    summary["match_errors"] = [
-        {"subscription": name, "error": error} for name, error in conn.execute(
-            "SELECT name, match_error FROM subscriptions WHERE match_error IS NOT NULL ORDER BY name")]
+    summary["match_errors"] = _match_errors(conn)
     summary["failures"] = [
         {"delivery": r[0], "subscription": r[1], "event_id": r[2], "attempts": r[3],
-         "last_attempt_at": r[4], "error": r[5]}
+         "last_attempt_at": r[4], "error": redact_text(r[5])}
         for r in conn.execute(
             "SELECT d.id, s.name, d.event_id, d.attempts, d.last_attempt_at, d.error "
             "FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id "
             "WHERE d.status = 'failed' ORDER BY d.last_attempt_at DESC, d.id DESC LIMIT ?",
             (failed_limit,))]
     return summary
+
+
+def _match_errors(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    try:
+        rows = conn.execute("SELECT name, match_error, match_failures, match_retry_at FROM "
+                            "subscriptions WHERE match_error IS NOT NULL ORDER BY name").fetchall()
+    except sqlite3.OperationalError:  # a catalog from before migration 6: no failure counts
+        rows = [(*r, None, None) for r in conn.execute(
+            "SELECT name, match_error FROM subscriptions WHERE match_error IS NOT NULL ORDER BY name")]
+    return [{"subscription": name, "error": error, "failures": failures, "retry_at": retry_at}
+            for name, error, failures, retry_at in rows]
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
@@ -50,5 +61,9 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     if summary["failed"]:
         lines.append("  harvester alerts retry puts failed deliveries back in the outbox")
     for problem in summary["match_errors"]:
-        lines.append(f"  not matching: {problem['subscription']}: {problem['error']}")
+        times = f" ({problem['failures']} passes in a row" if problem.get("failures") else ""
+        if times and problem.get("retry_at"):
+            times += f"; tried again after {problem['retry_at']}"
+        lines.append(f"  not matching: {problem['subscription']}: {problem['error']}"
+                     f"{times + ')' if times else ''}")
     return lines

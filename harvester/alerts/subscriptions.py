@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from harvester.errors import ConfigError
+from harvester.redact import redact_address, redact_url
 
 CHANNELS = ("email", "webhook", "atom", "stdout")
 MODES = ("each", "run", "day")
@@ -38,15 +39,18 @@ class Subscription:
     created_at: str = ""
     matched_through: int = 0
     match_error: str | None = None
+    match_failures: int = 0
+    match_retry_at: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Subscription:
         return cls(**{k: row[k] for k in row.keys() if k in _FIELDS})
 
     def describe_channel(self) -> str:
+        """The channel and its address as any listing or message shows it: redacted."""
         if self.channel == "stdout":
             return "stdout"
-        return f"{self.channel} {self.address}"
+        return f"{self.channel} {redact_address(self.channel, self.address)}"
 
 
 _FIELDS = frozenset(Subscription.__dataclass_fields__)
@@ -60,7 +64,8 @@ def check_name(name: str) -> str:
 
 
 def check_channel(channel: str, address: str | None, *, mode: str, fmt: str,
-                  secret_env: str | None) -> str | None:
+                  secret_env: str | None, allow_networks: list[str] | tuple[str, ...] = ()
+                  ) -> str | None:
     """The address as stored (Atom paths made absolute, since cron runs elsewhere)."""
     if channel not in CHANNELS:
         raise ConfigError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
@@ -82,10 +87,7 @@ def check_channel(channel: str, address: str | None, *, mode: str, fmt: str,
             raise ConfigError(f"--email: not an email address: {address!r}")
         return address
     if channel == "webhook":
-        parsed = urlparse(address or "")
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ConfigError(f"--webhook: only http(s) URLs are accepted, got {address!r}")
-        return address
+        return check_webhook_url(address or "", allow_networks)
     if channel == "atom":
         if not address:
             raise ConfigError("--atom: a file path is needed")
@@ -96,6 +98,27 @@ def check_channel(channel: str, address: str | None, *, mode: str, fmt: str,
             raise ConfigError(f"--atom: directory {path.parent} does not exist")
         return str(path)
     return None
+
+
+def check_webhook_url(address: str, allow_networks: list[str] | tuple[str, ...] = ()) -> str:
+    from harvester.alerts.channels.guard import BlockedDestination, allowed_networks, check_literal_host
+
+    try:
+        parsed = urlparse(address)
+        host = parsed.hostname
+        parsed.port  # noqa: B018 - a port that is not a number raises here, not at send time
+    except ValueError as exc:
+        raise ConfigError(f"--webhook: not a usable URL ({exc}): {redact_url(address)}") from None
+    if parsed.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"--webhook: only http(s) URLs are accepted (with a host), got "
+                          f"{redact_url(address) if host else repr(address)}")
+    if any(ch.isspace() or ord(ch) < 32 for ch in address):
+        raise ConfigError("--webhook: the URL holds spaces or control characters")
+    try:
+        check_literal_host(host, allowed_networks(allow_networks))
+    except BlockedDestination as exc:
+        raise ConfigError(f"--webhook: refused: {exc}") from None
+    return address
 
 
 def add_subscription(conn: sqlite3.Connection, *, name: str, predicate: str, channel: str,
@@ -130,7 +153,7 @@ def get_subscription(conn: sqlite3.Connection, name: str) -> Subscription:
 
 
 def list_subscriptions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Each subscription with its outbox counts."""
+    """Each subscription with its outbox counts, its address redacted (harvester.redact)."""
     rows = conn.execute(
         "SELECT s.*, "
         "  (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id "
@@ -140,7 +163,12 @@ def list_subscriptions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "  (SELECT COUNT(*) FROM deliveries d WHERE d.subscription_id = s.id "
         "   AND d.status = 'failed') AS failed "
         "FROM subscriptions s ORDER BY s.name").fetchall()
-    return [dict(r) for r in rows]
+    listed = []
+    for row in rows:
+        item = dict(row)
+        item["address"] = redact_address(item["channel"], item["address"])
+        listed.append(item)
+    return listed
 
 
 def remove_subscription(conn: sqlite3.Connection, name: str) -> int:

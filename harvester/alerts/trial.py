@@ -7,6 +7,8 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
+from catalog.limits import Bounded, Limits
+from harvester.alerts.match import DEFAULT_PREDICATE_SECONDS
 from harvester.alerts.message import alert_from_row, instance_token
 from harvester.alerts.predicate import reading_authorizer, where_clause
 from harvester.alerts.subscriptions import Subscription, get_subscription
@@ -15,7 +17,8 @@ from harvester.timeutil import iso, utcnow
 
 
 def recent_matches(conn: sqlite3.Connection, catalog_path: str, name: str, *, days: float,
-                   limit: int) -> tuple[Subscription, int, list[sqlite3.Row]]:
+                   limit: int, limits: Limits | None = None
+                   ) -> tuple[Subscription, int, list[sqlite3.Row]]:
     """The subscription, how many events of the last `days` match it, and the newest `limit`."""
     from catalog.db import open_readonly
 
@@ -25,12 +28,19 @@ def recent_matches(conn: sqlite3.Connection, catalog_path: str, name: str, *, da
     try:
         reader.set_authorizer(reading_authorizer)
         where = f"time >= ? AND {where_clause(sub.predicate)}"
-        try:
-            total = reader.execute(f"SELECT COUNT(*) FROM alerts WHERE {where}", (since,)).fetchone()[0]
-            rows = reader.execute(f"SELECT * FROM alerts WHERE {where} ORDER BY event_id DESC LIMIT ?",
-                                  (since, limit)).fetchall()
-        except sqlite3.Error as exc:
-            raise ConfigError(f"subscription {name}: the predicate fails: {exc}") from None
+        with Bounded(reader, limits or Limits(seconds=DEFAULT_PREDICATE_SECONDS)) as bound:
+            try:
+                total = reader.execute(f"SELECT COUNT(*) FROM alerts WHERE {where}",
+                                       (since,)).fetchone()[0]
+                bound.restart()
+                rows = reader.execute(f"SELECT * FROM alerts WHERE {where} ORDER BY event_id DESC "
+                                      "LIMIT ?", (since, limit)).fetchall()
+            except (sqlite3.Error, MemoryError) as exc:
+                if bound.reason is None and "interrupted" in str(exc):
+                    raise KeyboardInterrupt from None
+                limited = bound.explain(exc, "the predicate")
+                raise ConfigError(f"subscription {name}: {limited or f'the predicate fails: {exc}'}"
+                                  ) from None
     finally:
         reader.close()
     return sub, total, rows

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from harvester.cli.group import EXIT_FAILED, common_options, handle_errors, load, now_option
+from harvester.cli.group import EXIT_FAILED, SECONDS, common_options, handle_errors, load, now_option
 
 
 def _open_catalog(config: Any) -> Any:
@@ -64,6 +64,7 @@ def subscribe_add(config_path: str | None, catalog_path: str | None, name: str, 
           --webhook https://example.org/hook --secret-env HOOK_SECRET
       harvester subscribe add feed --where "kind IN ('new', 'released')" --atom 3i.xml
     """
+    from harvester.alerts.match import predicate_limits
     from harvester.alerts.predicate import check_predicate
     from harvester.alerts.subscriptions import add_subscription, check_channel, check_name
     from harvester.errors import ConfigError
@@ -75,13 +76,15 @@ def subscribe_add(config_path: str | None, catalog_path: str | None, name: str, 
         raise ConfigError("give exactly one channel: --email ADDRESS, --webhook URL, --atom PATH "
                           "or --stdout")
     channel, value = chosen[0]
-    address = check_channel(channel, None if channel == "stdout" else value,
-                            mode=digest or "each", fmt=fmt, secret_env=secret_env)
     check_name(name)
     config = load(config_path, catalog_path)
+    address = check_channel(channel, None if channel == "stdout" else value,
+                            mode=digest or "each", fmt=fmt, secret_env=secret_env,
+                            allow_networks=config.alerts.webhook_allow_networks)
     catalog = _open_catalog(config)
     try:
-        stored = check_predicate(config.catalog.path, predicate)
+        stored = check_predicate(config.catalog.path, predicate,
+                                 limits=predicate_limits(config.alerts))
         sub = add_subscription(catalog.conn, name=name, predicate=stored, channel=channel,
                                address=address, now=iso(utcnow()), mode=digest or "each",
                                fmt=fmt, secret_env=secret_env, backfill=backfill)
@@ -105,15 +108,16 @@ def subscribe_list(config_path: str | None, catalog_path: str | None, fmt: str) 
     Example:
       harvester subscribe list
     """
+    from catalog.db import open_readonly
     from harvester.alerts.subscriptions import list_subscriptions
     from harvester.output import write_rows
 
     config = load(config_path, catalog_path)
-    catalog = _open_catalog(config)
+    conn = open_readonly(config.catalog.path)
     try:
-        rows = list_subscriptions(catalog.conn)
+        rows = list_subscriptions(conn)
     finally:
-        catalog.close()
+        conn.close()
     columns = ["name", "channel", "address", "mode", "predicate", "pending", "sent", "failed",
                "match_error"]
     if fmt == "json":
@@ -163,6 +167,7 @@ def subscribe_test(config_path: str | None, catalog_path: str | None, name: str,
       harvester subscribe test jwst-hst --days 90
       harvester subscribe test hook --send
     """
+    from harvester.alerts.match import predicate_limits
     from harvester.alerts.trial import recent_matches, send_test
     from harvester.output import write_rows
 
@@ -170,7 +175,7 @@ def subscribe_test(config_path: str | None, catalog_path: str | None, name: str,
     catalog = _open_catalog(config)
     try:
         sub, total, rows = recent_matches(catalog.conn, config.catalog.path, name, days=days,
-                                          limit=limit)
+                                          limit=limit, limits=predicate_limits(config.alerts))
         columns = ["event_id", "time", "kind", "product_key", "mission", "instrument", "access"]
         write_rows(columns, [[r[c] for c in columns] for r in rows], "table")
         click.echo(f"{total} events of the last {days:g} days match {name} "
@@ -195,7 +200,7 @@ def alerts_group() -> None:
 @alerts_group.command("send")
 @common_options
 @click.option("--subscription", "only", metavar="NAME", help="Only this subscription's alerts.")
-@click.option("--wait", type=float, default=0.0, metavar="SECONDS",
+@click.option("--wait", type=SECONDS, default=0.0, metavar="SECONDS",
               help="Wait this long for another sender on the same catalog to finish.")
 @now_option
 @handle_errors
@@ -248,15 +253,16 @@ def alerts_list(config_path: str | None, catalog_path: str | None, status: str |
     Example:
       harvester alerts list --status failed
     """
+    from catalog.db import open_readonly
     from harvester.alerts.outbox import list_deliveries
     from harvester.output import write_rows
 
     config = load(config_path, catalog_path)
-    catalog = _open_catalog(config)
+    conn = open_readonly(config.catalog.path)
     try:
-        columns, rows = list_deliveries(catalog.conn, status=status, only=only, limit=limit)
+        columns, rows = list_deliveries(conn, status=status, only=only, limit=limit)
     finally:
-        catalog.close()
+        conn.close()
     write_rows(columns, rows, fmt)
 
 

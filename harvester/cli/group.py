@@ -6,7 +6,9 @@ modules; harvester.cli.main registers them on the group."""
 from __future__ import annotations
 
 import functools
+import math
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -32,8 +34,15 @@ class Failure(click.ClickException):
 
 
 def handle_errors(func: Callable) -> Callable:
+    """Library errors become one line and an exit status. So do the errors the machine raises
+    that no user command can prevent (a full disk, an unreadable file, a damaged catalog met
+    outside the library's own checks, memory): a user should see what happened, never a
+    traceback; a bug in our own code still shows its traceback."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import sqlite3
+
         try:
             return func(*args, **kwargs)
         except (ConfigError, ReadOnlyQueryError) as exc:
@@ -42,8 +51,46 @@ def handle_errors(func: Callable) -> Callable:
             raise Failure(str(exc), EXIT_LOCKED) from None
         except (CatalogError, HarvesterError) as exc:
             raise Failure(str(exc), EXIT_FAILED) from None
+        except sqlite3.DatabaseError as exc:
+            from catalog.db import storage_error
+
+            error = storage_error(exc, kwargs.get("catalog_path") or "the catalog")
+            if error is None:
+                raise
+            raise Failure(str(error), EXIT_FAILED) from None
+        except BrokenPipeError:
+            # The reader went away (`harvester sql ... | head`): nothing to say, and nothing
+            # more to flush into the closed pipe at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(EXIT_FAILED) from None
+        except MemoryError:
+            raise Failure("out of memory: the answer is too large for this machine "
+                          "(narrow the query, or write it as --format csv)", EXIT_FAILED) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise Failure(f"{where}{exc.strerror or exc}", EXIT_FAILED) from None
 
     return wrapper
+
+
+class Seconds(click.ParamType):
+    """A duration in seconds: a finite number, 0 or more (click's FloatRange lets nan through)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"not a number of seconds: {value!r}", param, ctx)
+        if not math.isfinite(number) or number < 0:
+            self.fail(f"must be a finite number of seconds, 0 or more; got {value!r}", param, ctx)
+        return number
+
+
+SECONDS = Seconds()
+PORT = click.IntRange(0, 65535)
 
 
 def common_options(func: Callable) -> Callable:
@@ -58,12 +105,12 @@ def common_options(func: Callable) -> Callable:
 def now_option(func: Callable) -> Callable:
     def set_now(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value:
-            from harvester.timeutil import iso, parse_iso
+            from harvester.timeutil import iso, parse_clock
 
             try:
-                os.environ["HARVESTER_NOW"] = iso(parse_iso(value))
-            except ValueError:
-                raise click.BadParameter(f"not an ISO date or time: {value!r}") from None
+                os.environ["HARVESTER_NOW"] = iso(parse_clock(value))
+            except ValueError as exc:
+                raise click.BadParameter(str(exc)) from None
         return value
 
     return click.option("--now", metavar="ISO", expose_value=False, callback=set_now,
@@ -96,7 +143,22 @@ def cli(verbose: int, log_format: str, log_file: str | None) -> None:
     """
     from harvester.logs import setup_logging
 
+    check_clock_variable()
     try:
         setup_logging(verbosity=verbose, fmt=log_format, path=log_file)
     except ConfigError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
+
+
+def check_clock_variable() -> None:
+    """HARVESTER_NOW moves every command's clock; a bad value is one line here, not a traceback
+    from wherever the clock is first read."""
+    value = os.environ.get("HARVESTER_NOW")
+    if not value:
+        return
+    from harvester.timeutil import parse_clock
+
+    try:
+        parse_clock(value)
+    except ValueError as exc:
+        raise Failure(f"HARVESTER_NOW: {exc}", EXIT_USAGE) from None

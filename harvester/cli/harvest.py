@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from harvester.cli.group import EXIT_FAILED, Failure, common_options, handle_errors, load, now_option
+from harvester.cli.group import (
+    EXIT_FAILED,
+    SECONDS,
+    Failure,
+    common_options,
+    handle_errors,
+    load,
+    now_option,
+)
 
 
 class Progress:
@@ -32,7 +40,7 @@ class Progress:
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Harvest only this source (repeatable). Default: every enabled source.")
 @click.option("--full", is_flag=True, help="Ignore the cursors: re-read each archive's whole window.")
-@click.option("--wait", "lock_wait", type=float, default=None, metavar="SECONDS",
+@click.option("--wait", "lock_wait", type=SECONDS, default=None, metavar="SECONDS",
               help="Wait this long for another run on the same catalog to finish.")
 @click.option("--due", is_flag=True,
               help="Only the sources whose cadence says they are due (for a frequent cron line).")
@@ -45,8 +53,9 @@ def run(config_path: str | None, catalog_path: str | None, sources: tuple[str, .
     SIGTERM or Ctrl-C stops after the page being stored (a wait on an archive is cut short);
     the run is recorded as interrupted and the next run resumes from there.
 
-    Exit status: 0 every source ok (or none due), 1 at least one failed, 2 usage or config
-    error, 75 another harvest holds the catalog, 128+N stopped by signal N (143 SIGTERM).
+    Exit status: 0 every source ok (or none due), 1 at least one failed (or the watch or the
+    alerts after it, or the catalog is damaged or its disk full), 2 usage or config error, 75
+    another harvest holds the catalog, 128+N stopped by signal N (143 SIGTERM).
 
     \b
     Example:
@@ -79,8 +88,10 @@ def run(config_path: str | None, catalog_path: str | None, sources: tuple[str, .
             progress.done()
     for result in report.results:
         click.echo(result.summary_line())
+    for stage, error in report.stage_errors.items():
+        click.echo(f"{stage}: failed - {error} (the harvest itself is stored)")
     if report.alerts is not None:
-        click.echo(f"alerts: {report.alerts.summary()}")
+        click.echo(report.alerts.summary())
     if report.stopped:
         click.echo(f"stopped by {stop.reason}; the next run resumes from the last stored page",
                    err=True)

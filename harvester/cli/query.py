@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harvester.cli.group import common_options, handle_errors, load
+from harvester.cli.group import SECONDS, common_options, handle_errors, load
 
 
 @click.command()
@@ -12,21 +12,30 @@ from harvester.cli.group import common_options, handle_errors, load
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
+@click.option("--time-limit", "time_limit", type=SECONDS, default=60.0, show_default=True,
+              metavar="SECONDS", help="Stop the query after this long (0: no limit).")
+@click.option("--max-rows", "max_rows", type=click.IntRange(min=1), default=1000,
+              show_default=True, help="Rows shown in table format (csv and json write all).")
 @handle_errors
-def sql(config_path: str | None, catalog_path: str | None, query: str, fmt: str) -> None:
+def sql(config_path: str | None, catalog_path: str | None, query: str, fmt: str,
+        time_limit: float, max_rows: int) -> None:
     """Run one read-only SQL query on the catalog. Writes are refused.
+
+    The query is stopped after --time-limit seconds, and SQLite's memory for it is bounded.
+    `pragma integrity_check` and `pragma quick_check` are allowed (they only read).
 
     \b
     Example:
       harvester sql "select archive, count(*) from products group by archive"
       harvester sql --format csv "select * from events where kind = 'new'"
     """
+    from catalog.limits import Limits
     from catalog.query import run_query
     from harvester.output import write_rows
 
     config = load(config_path, catalog_path)
-    columns, rows = run_query(config.catalog.path, query)
-    write_rows(columns, rows, fmt)
+    columns, rows = run_query(config.catalog.path, query, limits=Limits(seconds=time_limit or None))
+    write_rows(columns, rows, fmt, max_rows=max_rows)
 
 
 @click.group()

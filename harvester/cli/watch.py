@@ -13,14 +13,14 @@ SECTIONS = ("all", "expected", "latency", "sources")
 
 
 def _as_of(value: str | None) -> datetime:
-    from harvester.timeutil import parse_iso, utcnow
+    from harvester.timeutil import parse_clock, utcnow
 
     if not value:
         return utcnow()
     try:
-        return parse_iso(value)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO date or time: {value!r}", param_hint="--as-of") from None
+        return parse_clock(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
 
 
 @click.command()
@@ -59,9 +59,10 @@ def gaps(config_path: str | None, catalog_path: str | None, fmt: str, as_of: str
 
     config = load(config_path, catalog_path)
     moment = _as_of(as_of)
-    if plot and not plot.lower().endswith((".svg", ".html", ".htm")):
-        raise ConfigError(f"--plot {plot}: write a .svg or .html file (PNG would need cairosvg, "
-                          "which is not installed)")
+    if plot:
+        from harvester.watch.chart import check_chart_path
+
+        check_chart_path(plot)
     report = watch_report.build_report(config.catalog.path, config, moment,
                                        with_latency=section in ("all", "latency"))
     if ids:

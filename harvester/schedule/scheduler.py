@@ -80,7 +80,15 @@ def due_times(config: Config, conn: sqlite3.Connection | None, now: datetime,
     for name in names or config.enabled_sources():
         cadence = cadence_of(config.sources[name])
         last = attempts.get(name)
-        result.append(Due(name, cadence, next_tick(cadence, last) if last else now))
+        try:
+            at = next_tick(cadence, last) if last else now
+        except (ValueError, KeyError) as exc:
+            # The config check refuses cadences that never fire; should one get through, that
+            # source is never due and the others are scheduled as usual.
+            log.warning("source %s: cadence %r gives no next time (%s); not scheduled", name,
+                        cadence, exc)
+            continue
+        result.append(Due(name, cadence, at))
     return sorted(result, key=lambda d: (d.at, d.source))
 
 
@@ -124,7 +132,7 @@ def add_due_times(rows: list[dict[str, Any]], config: Config, conn: sqlite3.Conn
             continue
         row["cadence"] = cadence_of(settings)
         if row["source"] not in due:
-            row["next_due"] = "disabled"
+            row["next_due"] = "disabled" if not settings.enabled else "never (bad cadence)"
         else:
             at = due[row["source"]].at
             row["next_due"] = "now" if at <= now else iso(at)
@@ -174,8 +182,11 @@ class Scheduler:
     # -- the loop --------------------------------------------------------------------------
 
     def run(self) -> None:
+        from harvester.errors import CatalogDamagedError
+
         if not self._open_catalog():
             return
+        damaged = False
         try:
             self._beat("starting")
             log.info("scheduler started (pid %d): %s", os.getpid(), self._plan_line())
@@ -184,18 +195,22 @@ class Scheduler:
                 if self.once or self.stop.requested:
                     break
                 self.idle(retry)
+        except CatalogDamagedError:
+            damaged = True  # not even a last heartbeat: nothing more is written to it
+            raise
         finally:
             try:
-                self._beat("stopped")
-                log.info("scheduler stopped%s",
-                         f" by {self.stop.reason}" if self.stop.requested else "")
+                if not damaged:
+                    self._beat("stopped")
+                    log.info("scheduler stopped%s",
+                             f" by {self.stop.reason}" if self.stop.requested else "")
             finally:
                 self.catalog.close()
 
     def harvest_due(self) -> Retry | None:
         """Harvest every due source; a Retry when they could not be (the catalog was busy)."""
         from harvester.engine import harvest
-        from harvester.errors import HarvesterError, LockBusyError
+        from harvester.errors import CatalogDamagedError, HarvesterError, LockBusyError
 
         now = self.clock()
         due, _ = due_now(self.config, self.catalog.conn, now)
@@ -212,10 +227,12 @@ class Scheduler:
             return retry
         except HarvestStopped:
             return None
+        except CatalogDamagedError:
+            raise  # a service must not retry into a damaged file: it stops, with the way out
         except Exception as exc:
             # A service outlives a bad moment (disk full, a catalog error, a bug in an
             # after-harvest hook): log it (a bug with its traceback) and try again later, as the
-            # next cron tick would.
+            # next cron tick would. A damaged catalog is not a moment: see above.
             retry = Retry(now + timedelta(seconds=self.settings.retry_delay), "idle",
                           str(exc) if isinstance(exc, HarvesterError)
                           else f"{type(exc).__name__}: {exc}", due)

@@ -11,9 +11,11 @@ government shutdown, the solar conjunction) are shaded bands, labelled in a stri
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from harvester.errors import ConfigError, HarvesterError
 from harvester.watch.campaign import day_start
 from harvester.watch.evaluate import WatchReport
 from harvester.watch.status import ExpectedStatus
@@ -229,6 +231,23 @@ def _legend() -> list[str]:
     return parts
 
 
+_TEXT = re.compile(r"<text x='([-\d.]+)' y='[-\d.]+' font-size='(\d+)' fill='[^']*' "
+                   r"text-anchor='(\w+)' font-weight='(\w+)'[^>]*>([^<]*)</text>")
+# Average advance of DejaVu Sans / Arial, as a fraction of the font size (bold a little more):
+# generous, so a label is never cut by the edge of the picture.
+_EM = {"normal": 0.62, "bold": 0.68}
+
+
+def text_extent(svg: str) -> tuple[float, float]:
+    """The leftmost and rightmost x any text of `svg` may reach, estimated from its length."""
+    left, right = 0.0, float(WIDTH)
+    for x, size, anchor, weight, content in _TEXT.findall(svg):
+        width = len(html.unescape(content)) * int(size) * _EM.get(weight, _EM["normal"])
+        start = float(x) - {"start": 0.0, "middle": width / 2, "end": width}.get(anchor, 0.0)
+        left, right = min(left, start), max(right, start + width)
+    return left, right
+
+
 def render_svg(report: WatchReport) -> str:
     rows = sorted(report.statuses, key=lambda s: (s.expected.window_start is None,
                                                    s.expected.window_start or report.as_of,
@@ -238,10 +257,7 @@ def render_svg(report: WatchReport) -> str:
     height = bottom + BOTTOM
     counts = report.counts()
     summary = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in COLOURS if counts.get(k))
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' "
-             f"viewBox='0 0 {WIDTH} {height}'>",
-             f"<rect width='{WIDTH}' height='{height}' fill='#ffffff'/>",
-             _text(8, 26, "3I/ATLAS: documented observations and when the archives made them public",
+    parts = [_text(8, 26, "3I/ATLAS: documented observations and when the archives made them public",
                    size=18, weight="bold"),
              _text(8, 44, f"As of {report.as_of:%Y-%m-%d}: {summary}. Bars run from the end of each "
                           "observation to its first public archive release, or to the as-of date "
@@ -259,8 +275,16 @@ def render_svg(report: WatchReport) -> str:
     parts.append(_text(8, height - 12, "Evidence: the harvester's catalog (products matched by "
                        "archive, mission, instrument and time). Periods from the campaign file. "
                        "Hover a row for its reason.", size=10, fill="#757575"))
-    parts.append("</svg>")
-    return "\n".join(parts)
+    body = "\n".join(parts)
+    # The picture is as wide as its longest label needs (a long period or status pushes it
+    # wider than WIDTH), and scales to any window: width 100% of its container, the viewBox
+    # keeping every label inside, so nothing is cut or needs scrolling.
+    left, right = text_extent(body)
+    x0, span = min(0.0, left - 4), max(float(WIDTH), right + 8) - min(0.0, left - 4)
+    head = (f"<svg xmlns='http://www.w3.org/2000/svg' width='100%' viewBox='{x0:g} 0 {span:g} "
+            f"{height}' preserveAspectRatio='xMinYMin meet' style='height:auto;max-width:{span:g}px'>\n"
+            f"<rect x='{x0:g}' width='{span:g}' height='{height}' fill='#ffffff'/>")
+    return f"{head}\n{body}\n</svg>"
 
 
 def render_html(report: WatchReport) -> str:
@@ -280,10 +304,33 @@ def render_html(report: WatchReport) -> str:
         "</body></html>\n")
 
 
+CHART_FORMATS = (".svg", ".html", ".htm")
+
+
+def check_chart_path(path: str | Path) -> Path:
+    """Where the chart can be written: a .svg or .html file in a directory that exists. Checked
+    before the watch is evaluated, so a typo costs nothing."""
+    target = Path(path)
+    if target.suffix.lower() not in CHART_FORMATS:
+        raise ConfigError(f"--plot {path}: the chart is written as SVG (.svg) or as an HTML page "
+                          "with the table (.html); give one of those (for a PNG, open the SVG in "
+                          "a browser, or convert it: rsvg-convert gaps.svg > gaps.png)")
+    if target.is_dir():
+        raise ConfigError(f"--plot {path}: is a directory; give the chart's file name")
+    parent = target.absolute().parent
+    if not parent.is_dir():
+        raise ConfigError(f"--plot {path}: directory {parent} does not exist")
+    return target
+
+
 def write_chart(report: WatchReport, path: str | Path) -> None:
     """Write the chart as SVG, or as an HTML page (chart and table) for .html/.htm."""
-    target = Path(path)
+    target = check_chart_path(path)
     text = render_html(report) if target.suffix.lower() in (".html", ".htm") else render_svg(report)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HarvesterError(f"--plot {path}: cannot write the chart: {exc.strerror or exc}") from None

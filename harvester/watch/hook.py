@@ -11,6 +11,17 @@ from typing import Any
 log = logging.getLogger("harvester.watch")
 
 
+def preflight(config: Any) -> None:
+    """Read and check the campaign and policies files before a harvest starts (ConfigError on a
+    missing or bad one), so that a typo in them stops nothing half-way."""
+    from harvester.watch.evaluate import load_inputs
+    from harvester.watch.settings import settings_of
+
+    settings = settings_of(config)
+    if settings.enabled:
+        load_inputs(settings)
+
+
 def after_harvest(catalog: Any, config: Any, report: Any) -> None:
     """Called by the engine under the catalog lock once every source has run."""
     from harvester.timeutil import utcnow

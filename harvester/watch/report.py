@@ -142,6 +142,9 @@ def latency_json(stats: LatencyStats) -> dict[str, Any]:
         "outliers": stats.outliers, "outlier_keys": stats.outlier_keys,
         "policy": stats.policy.id if stats.policy else None,
         "beyond_policy": stats.beyond_policy,
+        # "first_sight": the median product's public date is the harvester's first sight of it
+        # (the archive states none), so the latency is an upper bound, never held to a policy.
+        "basis": stats.basis,
     }
 
 

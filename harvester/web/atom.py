@@ -14,6 +14,8 @@ from typing import Any
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
+from harvester.output import xml_text
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 REQUIRED = ("atom_id", "atom_updated", "atom_title")
 
@@ -31,9 +33,10 @@ def render_atom(datasette: Any, request: Any, columns: list[str], rows: list[Any
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
 
     def sub(parent: ET.Element, tag: str, text: Any = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}",
+                                {k: xml_text(v) for k, v in attrs.items()})
         if text is not None:
-            element.text = str(text)
+            element.text = xml_text(text)
         return element
 
     title = _query_title(datasette, database, query_name) or sql or "Datasette query"

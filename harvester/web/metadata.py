@@ -193,6 +193,25 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
 
 # Bookkeeping no reader needs on the home page (news_readers also holds login names).
 HIDDEN = ("schema_version", "sqlite_sequence", "alerts_instance", "news_readers")
+# Who gets alerts, and how: not listed unless `harvester serve --show-alerts` (their addresses
+# read as NULL on every page either way; see harvester.web.app).
+ALERT_TABLES = ("subscriptions", "deliveries")
+ALERT_QUERIES: dict[str, dict[str, Any]] = {
+    "alert_subscriptions": {
+        "title": "Alert subscriptions (addresses redacted)",
+        "description": "Each subscription, its channel and its address shown redacted, and "
+                       "why its predicate is not matching, if it is not.",
+        "requires": ("subscriptions",),
+        "sql": "select * from temp.alert_subscriptions order by name",
+    },
+    "alert_deliveries": {
+        "title": "Alert deliveries (errors redacted)",
+        "description": "The outbox, newest first.",
+        "requires": ("deliveries",),
+        "sql": "select * from temp.alert_deliveries order by id desc",
+    },
+}
+
 
 # Where an archive names a preview image in the product's extra (MAST jpegURL, EPN-TAP
 # thumbnail_url); the page shows it as an image (harvester.web.pages, harvester.links).
@@ -294,10 +313,13 @@ def present_tables(conn: sqlite3.Connection) -> dict[str, list[str]]:
     return {name: [c[1] for c in conn.execute(f'PRAGMA table_info("{name}")')] for name in names}
 
 
-def build_metadata(conn: sqlite3.Connection, database: str, url: str) -> dict[str, Any]:
+def build_metadata(conn: sqlite3.Connection, database: str, url: str, *,
+                   show_alerts: bool = False) -> dict[str, Any]:
     """Datasette metadata for the catalog behind `conn`, served as database `database` at
-    path `url` (tilde-encoded)."""
-    present = present_tables(conn)
+    path `url` (tilde-encoded). The alert tables are listed only with `show_alerts`."""
+    in_file = present_tables(conn)
+    present = {name: columns for name, columns in in_file.items()
+               if show_alerts or name not in ALERT_TABLES}
     tables: dict[str, Any] = {}
     for name, (description, columns) in TABLES.items():
         if name in present:
@@ -308,11 +330,11 @@ def build_metadata(conn: sqlite3.Connection, database: str, url: str) -> dict[st
     tables["products"] = dict(tables.get("products", {}), sort_desc="first_seen",
                               facets=["archive", "access", "mission"])
     tables["events"] = dict(tables.get("events", {}), sort_desc="id", facets=["kind"])
-    for name in HIDDEN:
-        if name in present:
+    for name in HIDDEN + (() if show_alerts else ALERT_TABLES):
+        if name in in_file:
             tables[name] = {"hidden": True}
     queries = {}
-    for name, query in QUERIES.items():
+    for name, query in {**QUERIES, **(ALERT_QUERIES if show_alerts else {})}.items():
         missing = [t for t in query["requires"] if t not in present]
         sql = _missing_query(missing[0]) if missing else query["sql"]
         if name == "events_feed":
@@ -346,6 +368,9 @@ def _home_html(present: dict[str, list[str]], url: str) -> str:
     queries = "".join(
         f'<li><a href="{base}/{name}">{escape(q["title"])}</a></li>'
         for name, q in QUERIES.items()
+    ) + "".join(
+        f'<li><a href="{base}/{name}">{escape(q["title"])}</a></li>'
+        for name, q in ALERT_QUERIES.items() if all(t in present for t in q["requires"])
     )
     search = ""
     if "products_fts" in present:

@@ -79,19 +79,33 @@ class SmtpPeer:
 class Hit:
     path: str
     key: str | None
-    signature_ok: bool
+    signature_ok: bool   # the old X-Harvester-Signature
     body: bytes
     headers: dict[str, str]
+    standard_ok: bool = False  # the Standard Webhooks headers, checked by the stock verifier
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
+def standard_verifies(secret: bytes, body: bytes, headers: dict[str, str]) -> bool:
+    """Does the stock Standard Webhooks verifier accept this request (signature, timestamp
+    within its 5 minutes)?"""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    try:
+        Webhook(secret.decode()).verify(body, headers, json_parse=False)
+    except (WebhookVerificationError, ValueError):
+        return False
+    return True
+
+
 @dataclass
 class WebhookPeer:
     """An HTTP receiver on 127.0.0.1. Every POST is recorded with whether its
-    X-Harvester-Signature matches the secret; `fail_next(status, n)` answers with errors,
-    `delay` slows every answer."""
+    X-Harvester-Signature matches the secret, and whether the `standardwebhooks` package (the
+    stock verifier of the Standard Webhooks spec) accepts its webhook-* headers;
+    `fail_next(status, n)` answers with errors, `delay` slows every answer."""
 
     secret: bytes = b"s3cret"
     hits: list[Hit] = field(default_factory=list)
@@ -110,12 +124,13 @@ class WebhookPeer:
                 given = self.headers.get("X-Harvester-Signature") or ""
                 if peer.delay:
                     time.sleep(peer.delay)
+                standard_ok = standard_verifies(peer.secret, body, dict(self.headers))
                 with peer._lock:
                     status = peer._failures.pop(0) if peer._failures else 200
                     if status == 200:
                         peer.hits.append(Hit(self.path, self.headers.get("Idempotency-Key"),
                                              hmac.compare_digest(expected, given), body,
-                                             dict(self.headers)))
+                                             dict(self.headers), standard_ok))
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

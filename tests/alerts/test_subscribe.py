@@ -31,10 +31,11 @@ def test_a_good_predicate_is_stored_and_listed(config):
     path, db = config
     added = ok(harvester(["subscribe", "add", "jwst", "--where", JWST, "--email",
                           "me@example.org", "--config", path]))
-    assert "subscribed jwst: email me@example.org" in added.stdout
+    assert "subscribed jwst: email m***@example.org" in added.stdout  # listings redact addresses
     listed = json.loads(ok(harvester(["subscribe", "list", "--format", "json", "--config", path])).stdout)
     assert [(r["name"], r["channel"], r["address"], r["predicate"]) for r in listed] == [
-        ("jwst", "email", "me@example.org", JWST)]
+        ("jwst", "email", "m***@example.org", JWST)]
+    assert count(db, "SELECT COUNT(*) FROM subscriptions WHERE address = 'me@example.org'") == 1
 
 
 @pytest.mark.parametrize("predicate, message", [

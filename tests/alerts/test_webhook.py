@@ -1,11 +1,15 @@
 """Webhook alerts received by a real HTTP server on loopback: JSON body of the event and its
-product, HMAC signature, idempotency key, retries with backoff, permanent failures, Slack form."""
+product, Standard Webhooks headers checked by the stock `standardwebhooks` verifier (and the old
+HMAC header), idempotency key, retries with backoff, permanent failures, Slack form, and the
+addresses a webhook may not reach."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import sqlite3
+import time
 
 import pytest
 
@@ -37,9 +41,11 @@ def test_each_event_is_posted_signed_with_its_delivery_id_as_idempotency_key(con
     subscribe(path, hook.url)
     ok(harvester(["run", "--config", path], now=CLOCK_EARLY))
     assert len(hook.hits) == 6
-    assert all(h.signature_ok for h in hook.hits)
+    assert all(h.standard_ok for h in hook.hits)  # the stock Standard Webhooks verifier agrees
+    assert all(h.signature_ok for h in hook.hits)  # and the old header is still right
     token = sqlite3.connect(db).execute("SELECT token FROM alerts_instance").fetchone()[0]
     assert sorted(hook.keys()) == sorted(f"{token}-{d[0]}" for d in deliveries(db))
+    assert all(h.headers["webhook-id"] == h.key for h in hook.hits)
     body = hook.hits[0].json()
     assert body["delivery_id"] == hook.hits[0].key
     assert body["subscription"] == "hook"
@@ -60,6 +66,92 @@ def test_the_signature_is_an_hmac_of_the_exact_body(config, hook):
     assert not hit.signature_ok  # the peer expects "s3cret"
     expected = "sha256=" + hmac.new(b"another secret", hit.body, hashlib.sha256).hexdigest()
     assert hit.headers["X-Harvester-Signature"] == expected
+    # A passphrase is not a Standard Webhooks secret (base64): no stock verifier could use it,
+    # so only the old header carries a signature.
+    assert "webhook-signature" not in {k.lower() for k in hit.headers}
+
+
+def test_a_whsec_secret_signs_id_timestamp_and_body_so_replays_and_edits_are_refused(make_config):
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    from tests.alerts.peers import WebhookPeer
+
+    secret = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+    peer = WebhookPeer(secret=secret.encode()).start()
+    try:
+        path, _ = make_config()
+        subscribe(path, peer.url)
+        ok(harvester(["run", "--config", path], now=CLOCK_EARLY, env={SECRET_ENV: secret}))
+        assert peer.hits and all(h.standard_ok for h in peer.hits)
+        hit = peer.hits[0]
+        verifier = Webhook(secret)
+        assert verifier.verify(hit.body, hit.headers)["delivery_id"] == hit.headers["webhook-id"]
+        replayed = dict(hit.headers, **{"webhook-timestamp": str(int(time.time()) - 3600)})
+        with pytest.raises(WebhookVerificationError):  # an old request sent again
+            verifier.verify(hit.body, replayed)
+        with pytest.raises(WebhookVerificationError):  # the body changed on the way
+            verifier.verify(hit.body.replace(b'"new"', b'"released"'), hit.headers)
+        other_id = dict(hit.headers, **{"webhook-id": hit.headers["webhook-id"] + "0"})
+        with pytest.raises(WebhookVerificationError):  # the id is signed too
+            verifier.verify(hit.body, other_id)
+    finally:
+        peer.stop()
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/",
+                                 "http://[fe80::1]/hook", "http://[::ffff:169.254.169.254]/",
+                                 "http://100.100.100.200/latest", "http://0.0.0.0:8080/hook"])
+def test_a_webhook_to_a_metadata_or_link_local_address_is_refused(config, url):
+    path, db = config
+    result = harvester(["subscribe", "add", "hook", "--where", "1", "--webhook", url,
+                        "--config", path])
+    assert result.returncode == 2, result.stderr
+    assert "link-local or cloud metadata range" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_name_that_resolves_to_a_blocked_address_is_refused_when_sending(monkeypatch, hook):
+    import socket
+
+    from harvester.alerts.channels.guard import BlockedDestination, guarded_session
+
+    real = socket.getaddrinfo
+
+    def fake_dns(host, *args, **kwargs):  # the one outside collaborator: the resolver
+        if host == "hook.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", args[0]))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
+    session = guarded_session()
+    with pytest.raises(BlockedDestination, match="resolves to 169.254.169.254"):
+        session.post("http://hook.example/latest/meta-data/", data=b"{}", timeout=1)
+    with pytest.raises(BlockedDestination):
+        session.post("http://[::ffff:169.254.169.254]/", data=b"{}", timeout=1)
+    assert session.post(hook.url, data=b"{}", timeout=5).status_code == 200  # loopback is fine
+    assert hook.hits
+
+
+def test_an_allowed_network_may_be_reached(make_config):
+    path, _ = make_config('webhook_allow_networks = ["169.254.0.0/16"]')
+    added = harvester(["subscribe", "add", "hook", "--where", "1", "--webhook",
+                       "http://169.254.169.254/hook", "--config", path])
+    assert added.returncode == 0, added.stderr
+
+
+def test_webhook_secrets_in_urls_never_show_in_listings_or_errors(config, hook):
+    path, db = config
+    url = hook.url.replace("http://", "http://user:pa55word@") + "/T000/B000/XXXXTOKEN?key=k3y"
+    subscribe(path, url, "kind = 'new' AND mission = 'JWST'")
+    hook.fail_next(500)
+    ok(harvester(["run", "--config", path], now=CLOCK_EARLY))
+    shown = (ok(harvester(["subscribe", "list", "--config", path])).stdout
+             + ok(harvester(["subscribe", "list", "--format", "json", "--config", path])).stdout
+             + ok(harvester(["alerts", "list", "--config", path])).stdout
+             + ok(harvester(["status", "--config", path])).stdout)
+    assert "http://***@127.0.0.1:" in shown and "HTTP 500" in shown
+    for secret in ("pa55word", "XXXXTOKEN", "k3y", "user:"):
+        assert secret not in shown
 
 
 def test_a_missing_secret_is_a_failed_attempt_not_an_unsigned_post(config, hook):

@@ -131,7 +131,7 @@ def test_the_chart_as_html_wraps_the_svg_and_the_table(harvested, db_path, tmp_p
     text = page.read_text()
     assert text.count("<svg") == 1 and "<table>" in text and "mro-hirise" in text
     refused = gaps(harvested, db_path, "--plot", str(tmp_path / "gaps.png"))
-    assert refused.returncode == 2 and "write a .svg or .html file" in refused.stderr
+    assert refused.returncode == 2 and "written as SVG (.svg) or as an HTML page" in refused.stderr
 
 
 def test_the_tables_fit_100_columns_and_wide_shows_everything(harvested, db_path):

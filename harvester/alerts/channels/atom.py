@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harvester.alerts.channels.base import DeliveryError, Unit
 from harvester.alerts.message import Alert, alert_from_row, load_alerts
+from harvester.output import xml_text
 from harvester.timeutil import iso, utcnow
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -35,9 +36,10 @@ def render_feed(*, token: str, what: str, title: str, alerts: list[Alert], empty
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}",
+                                {k: xml_text(v) for k, v in attrs.items()})
         if text is not None:
-            element.text = text
+            element.text = xml_text(text)
         return element
 
     feed = ET.Element(f"{{{ATOM_NS}}}feed")

@@ -38,7 +38,8 @@ class Channels:
         if kind == "webhook":
             from harvester.alerts.channels.webhook import WebhookChannel
 
-            return WebhookChannel(timeout=self.settings.webhook_timeout, test=self.test)
+            return WebhookChannel(timeout=self.settings.webhook_timeout, test=self.test,
+                                  allow_networks=getattr(self.settings, "webhook_allow_networks", ()))
         if kind == "atom":
             from harvester.alerts.channels.atom import AtomChannel
 
