@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -80,9 +81,21 @@ def datetime_to_mjd(moment: datetime) -> float:
 
 
 def mjd_to_iso(mjd: float | int | str | None) -> str | None:
+    """The same text as iso(mjd_to_datetime(mjd)), without a datetime per call: a backfill
+    converts three MJDs per MAST row, and this was a tenth of its time. The epoch is a UTC
+    midnight, so the timedelta's days name the date and its seconds the time of day."""
     if mjd is None or mjd == "":
         return None
-    return iso(mjd_to_datetime(float(mjd)))
+    delta = timedelta(days=float(mjd))
+    seconds = delta.seconds
+    return (f"{_mjd_date_text(delta.days)}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
+            f"{seconds % 60:02d}.{delta.microseconds // 1000:03d}Z")
+
+
+@functools.lru_cache(maxsize=8192)
+def _mjd_date_text(days: int) -> str:
+    # strftime, as iso() writes dates (it does not zero-pad years before 1000).
+    return (MJD_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
 
 
 def jd_to_iso(jd: float | int | str | None) -> str | None:
