@@ -17,6 +17,7 @@ from typing import Any
 
 from catalog.db import Catalog
 from catalog.matches import owners, record_matches
+from harvester import jsontext
 
 PRODUCT_COLUMNS = (
     "product_key", "archive", "native_id", "version", "source", "mission", "instrument",
@@ -101,7 +102,7 @@ def _hash_raw(raw_text: str) -> str:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return jsontext.dumps_sorted(value)
 
 
 def _load_existing(conn, keys: list[str]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from catalog.store import (
     mark_interrupted_runs,
     start_run,
 )
+from harvester import jsontext
 from harvester.config import Config
 from harvester.crashpoints import crashpoint
 from harvester.errors import (
@@ -99,7 +100,7 @@ def product_row(product: Product) -> dict[str, Any]:
     extra_json = product.extra_json()
     row["extra"] = extra_json
     # raw keeps the archive's own key order: "exactly as the archive sent it".
-    row["raw"] = json.dumps(product.raw, separators=(",", ":"), default=str)
+    row["raw"] = jsontext.dumps(product.raw)
     row["product_key"] = product.product_key
     row["content_hash"] = product.content_hash(extra_json)
     if product.evidence is not None:

@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from harvester import jsontext
 from harvester.errors import (
     FatalHTTPError,
     RateLimitedError,
@@ -46,7 +47,7 @@ class Response:
                 url=self.url, status=self.status,
             )
         try:
-            return json.loads(self.body)
+            return jsontext.loads(self.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RetriableHTTPError(
                 f"invalid or truncated JSON from {self.url} ({len(self.body)} bytes): {exc}",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from harvester import jsontext
 
 ACCESS_VALUES = ("public", "exclusive", "unknown")
 
@@ -58,7 +59,7 @@ class Product:
         return f"{self.archive}:{self.native_id}"
 
     def extra_json(self) -> str:
-        return json.dumps(self.extra, sort_keys=True, separators=(",", ":"), default=str)
+        return jsontext.dumps_sorted(self.extra)
 
     def content(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies `raw`, which dominated a 100,000-row backfill.
