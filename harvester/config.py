@@ -30,6 +30,10 @@ from harvester.settings import (
 class CatalogSettings:
     path: str = "harvester.db"
     lock_wait: float = 0.0
+    # A first harvest into an empty catalog builds its indexes after the load (catalog.bulk).
+    bulk_load: bool = True
+    # A record met again as it was is known unchanged without normalizing it (catalog.fastpath).
+    skip_unchanged: bool = True
 
 
 # The designations and spellings of docs/archives.md; a config without [target] still finds 3I.

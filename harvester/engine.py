@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog import Catalog
+from catalog.bulk import begin_load, finish_load
 from catalog.db import after_write_failure, storage_error
 from catalog.store import (
     Reject,
@@ -159,6 +160,7 @@ def harvest(
         catalog = Catalog.open(config.catalog.path)
         try:
             mark_interrupted_runs(catalog, iso(utcnow()))
+            loading = start_load(catalog, config)
             matcher = build_matcher(catalog, config)
             platforms = platforms_of(config)
             http = HttpClient(config.http)
@@ -175,9 +177,11 @@ def harvest(
             finally:
                 http.close()
             report.stopped = stop is not None and stop.requested
-            # A stopping process leaves the hooks to the next run: they pick up from the events
-            # table, so nothing committed is missed.
+            # A stopping process leaves the hooks (and a load's index building) to the next
+            # run: they pick up from the events table, so nothing committed is missed.
             if not report.stopped:
+                if loading:
+                    finish_load(catalog)
                 after_harvest(catalog, config, report)
         except sqlite3.DatabaseError as exc:
             error = after_write_failure(catalog.conn, config.catalog.path, exc)
@@ -187,6 +191,15 @@ def harvest(
         finally:
             catalog.close()
     return report
+
+
+def start_load(catalog: Catalog, config: Config) -> bool:
+    """Is this harvest a load into an empty catalog (its indexes built at the end)? A load a
+    killed run left unfinished goes on as one, or is finished now if loads are turned off."""
+    if config.catalog.bulk_load:
+        return begin_load(catalog, iso(utcnow()))
+    finish_load(catalog)
+    return False
 
 
 def check_clock() -> None:

@@ -16,11 +16,12 @@ from catalog.migrations import (
     m007_target_ids,
     m008_search_and_news,
     m009_ephemeris,
+    m010_fast_paths,
 )
 
 _MODULES = (m001_core, m002_aliases, m003_watch, m004_alerts, m005_heartbeats, m006_match_backoff,
             m007_target_ids, m008_search_and_news,
-            m009_ephemeris)
+            m009_ephemeris, m010_fast_paths)
 
 MIGRATIONS: list[tuple[int, str, str]] = [(m.VERSION, m.DESCRIPTION, m.SQL) for m in _MODULES]
 LATEST_VERSION = max(version for version, _, _ in MIGRATIONS)

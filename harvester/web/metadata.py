@@ -47,6 +47,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "extra": "JSON: further normalized fields",
             "raw": "JSON: the record exactly as the archive sent it",
             "content_hash": "fingerprint of the content columns (an update changes it)",
+            "raw_hash": "fingerprint of the archive's record and of what normalized it: a "
+                        "harvest that meets the same record again skips normalizing it",
         },
     ),
     "events": (
@@ -180,6 +182,11 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "it is about (empty product columns for events about an archive).",
         {"event_id": "the event's id (table events)"},
     ),
+    "source_counts": (
+        "Each source's products and how many are exclusive, kept by triggers on products "
+        "(what `harvester status` shows without counting).",
+        {"products": "products stored by the source", "exclusive": "of them, not yet public"},
+    ),
     "scheduler_heartbeats": (
         "One row per harvester schedule process: its last heartbeat and state.",
         {
@@ -192,7 +199,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 # Bookkeeping no reader needs on the home page (news_readers also holds login names).
-HIDDEN = ("schema_version", "sqlite_sequence", "alerts_instance", "news_readers")
+# deferred_schema is a backfill's indexes set aside while it loads (catalog.bulk).
+HIDDEN = ("schema_version", "sqlite_sequence", "alerts_instance", "news_readers", "deferred_schema")
 # Who gets alerts, and how: not listed unless `harvester serve --show-alerts` (their addresses
 # read as NULL on every page either way; see harvester.web.app).
 ALERT_TABLES = ("subscriptions", "deliveries")
