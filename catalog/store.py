@@ -23,7 +23,7 @@ PRODUCT_COLUMNS = (
     "product_key", "archive", "native_id", "version", "source", "mission", "instrument",
     "target_name", "matched_by", "product_type", "processing_level", "obs_start", "obs_end",
     "release_date", "access", "first_seen", "last_seen", "updated_at", "first_public", "url",
-    "size_bytes", "program", "title", "extra", "raw", "content_hash",
+    "size_bytes", "program", "title", "extra", "raw", "content_hash", "raw_hash",
 )
 # Compared to say what an `updated` event changed; the clock columns and raw are not content.
 CONTENT_COLUMNS = (
@@ -105,6 +105,21 @@ def _dumps(value: Any) -> str:
     return jsontext.dumps_sorted(value)
 
 
+def stored_fingerprints(catalog: Catalog, keys: list[str]) -> dict[str, Any]:
+    """raw_hash, access and release_date of the stored products among `keys`
+    (harvester.unchanged decides from them which records need no normalizing)."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in catalog.conn.execute(
+            "SELECT product_key, raw_hash, access, release_date FROM products "
+            f"WHERE product_key IN ({marks})", chunk
+        ):
+            found[row["product_key"]] = row
+    return found
+
+
 def _load_existing(conn, keys: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     columns = ", ".join(("product_key", "content_hash", "first_public", *CONTENT_COLUMNS))
@@ -131,9 +146,11 @@ def commit_page(
     records: int,
     skipped: int,
     requests: int,
+    unchanged: Iterable[str] = (),
     before_commit: Callable[[], None] | None = None,
 ) -> PageResult:
-    """Store one page. `products` are dicts with the product columns except the clock ones."""
+    """Store one page. `products` are dicts with the product columns except the clock ones;
+    `unchanged` the keys of stored products the page holds again as they were (only seen)."""
     result = PageResult()
     by_key: dict[str, dict[str, Any]] = {}
     for product in products:
@@ -141,7 +158,9 @@ def commit_page(
     with catalog.transaction() as conn:
         existing = _load_existing(conn, list(by_key))
         found = _found_elsewhere(conn, source, run_id, now, by_key, existing)
-        inserts, updates, touched, events = [], [], [], []
+        inserts, updates, events = [], [], []
+        touched = [(now, None, key) for key in unchanged]
+        result.unchanged = len(touched)
         for key, product in by_key.items():
             if key in found:
                 continue
@@ -161,7 +180,7 @@ def commit_page(
                 result.new_keys.append(key)
                 continue
             if old["content_hash"] == product["content_hash"]:
-                touched.append((now, key))
+                touched.append((now, product.get("raw_hash"), key))
                 result.unchanged += 1
                 continue
             changed = [c for c in CONTENT_COLUMNS
@@ -182,7 +201,8 @@ def commit_page(
         _write_many(conn, _INSERT_PRODUCTS, _INSERT_ROW, inserts)
         _write_many(conn, _UPDATE_PRODUCTS, _UPDATE_ROW, updates)
         if touched:
-            conn.executemany("UPDATE products SET last_seen = ? WHERE product_key = ?", touched)
+            conn.executemany("UPDATE products SET last_seen = ?, raw_hash = COALESCE(?, raw_hash) "
+                             "WHERE product_key = ?", touched)
         if events:
             conn.executemany(
                 "INSERT INTO events (time, kind, product_key, source, run_id, detail) "

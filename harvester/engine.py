@@ -27,6 +27,7 @@ from catalog.store import (
     get_cursor,
     mark_interrupted_runs,
     start_run,
+    stored_fingerprints,
 )
 from harvester import jsontext
 from harvester.config import Config
@@ -47,6 +48,13 @@ from harvester.shutdown import GracefulStop, HarvestStopped
 from harvester.sources import source_class
 from harvester.sources.base import Source, SourceContext
 from harvester.timeutil import EARLIEST_HARVEST, iso, utcnow
+from harvester.unchanged import (
+    fingerprint,
+    record_hash,
+    record_text,
+    release_horizon,
+    still_unchanged,
+)
 
 log = logging.getLogger("harvester.engine")
 
@@ -66,6 +74,7 @@ class SourceResult:
     updated: int = 0
     released: int = 0
     rejected: int = 0
+    unchanged: int = 0  # of the records, those known unchanged without normalizing them
     requests: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -94,14 +103,15 @@ class HarvestReport:
         return all(r.status == "ok" for r in self.results) and not self.stage_errors
 
 
-def product_row(product: Product) -> dict[str, Any]:
-    """The catalog's row for a product: JSON columns serialized once, the content fingerprinted."""
+def product_row(product: Product, raw_text: str | None = None) -> dict[str, Any]:
+    """The catalog's row for a product: JSON columns serialized once, the content fingerprinted.
+    `raw_text` is `product.raw` already serialized, where the caller has it."""
     # Not dataclasses.asdict: it deep-copies `raw`, which a 100,000-product backfill feels.
     row = {name: getattr(product, name) for name in _PRODUCT_FIELDS}
     extra_json = product.extra_json()
     row["extra"] = extra_json
     # raw keeps the archive's own key order: "exactly as the archive sent it".
-    row["raw"] = jsontext.dumps(product.raw)
+    row["raw"] = raw_text if raw_text is not None else jsontext.dumps(product.raw)
     row["product_key"] = product.product_key
     row["content_hash"] = product.content_hash(extra_json)
     if product.evidence is not None:
@@ -330,7 +340,8 @@ def harvest_source(
     with run_context(result.run_id, name):
         _harvest_pages(catalog, source, result, http, requests_before,
                        cursor=None if full else get_cursor(catalog, name),
-                       progress=progress, stop=stop, platforms=platforms)
+                       progress=progress, stop=stop, platforms=platforms,
+                       skip_unchanged=config.catalog.skip_unchanged)
         result.requests = http.requests_made - requests_before
         result.seconds = time.monotonic() - started
         result.error = storable(result.error)
@@ -350,19 +361,23 @@ def harvest_source(
 def _harvest_pages(catalog: Catalog, source: Source, result: SourceResult, http: Any,
                    requests_before: int, *, cursor: dict[str, Any] | None,
                    progress: ProgressFn | None, stop: GracefulStop | None,
-                   platforms: Platforms | None = None) -> None:
+                   platforms: Platforms | None = None, skip_unchanged: bool = True) -> None:
     """Page through the archive into the catalog, recording the outcome in `result`."""
     name = source.name
     log.info("run %d of %s started from cursor %s", result.run_id, name, json.dumps(cursor))
     try:
         pages = source.fetch_pages(cursor)
+        horizon = release_horizon(source.now)
         while (page := _next_page(pages, stop)) is not None:
-            products, rejects, skipped = normalize_page(source, page.records, platforms)
+            marks = mark_records(catalog, source, page.records, platforms, horizon,
+                                 skip=skip_unchanged)
+            products, rejects, skipped = normalize_page(source, page.records, platforms, marks)
             result.requests = http.requests_made - requests_before
             stored = commit_page(
                 catalog, source=name, archive=source.archive, run_id=result.run_id,
                 now=iso(utcnow()), products=products, rejects=rejects, cursor=page.bookmark,
                 records=len(page.records), skipped=skipped, requests=result.requests,
+                unchanged=list(marks.unchanged.values()) if marks else (),
                 before_commit=lambda: crashpoint("page_commit"),
             )
             crashpoint("page_committed")
@@ -373,13 +388,14 @@ def _harvest_pages(catalog: Catalog, source: Source, result: SourceResult, http:
             result.updated += stored.updated
             result.released += stored.released
             result.rejected += stored.rejected
+            result.unchanged += len(marks.unchanged) if marks else 0
             log.debug("page %d stored: %d records, %d new, %d updated, %d released, "
                       "%d rejected", result.pages, len(page.records), stored.new,
                       stored.updated, stored.released, stored.rejected)
             if progress:
                 progress(name, result.pages, result.records)
             # Drop this page before the source fetches the next one: peak memory is one page.
-            page = products = rejects = stored = None
+            page = products = rejects = stored = marks = None
     except HarvestStopped as exc:
         # Only a second signal lands inside a page's transaction, which rolled itself back;
         # the connection must be out of it before the run is recorded.
@@ -408,8 +424,41 @@ def _next_page(pages: Any, stop: GracefulStop | None) -> Any:
         return next(pages, None)
 
 
-def normalize_page(source: Source, records: list[Any], platforms: Platforms | None = None
-                   ) -> tuple[list[dict], list[Reject], int]:
+@dataclass
+class RecordMarks:
+    """A page's records as harvester.unchanged sees them: each one's raw text and hash, and
+    which (by index) are known unchanged, with their product keys."""
+
+    texts: list[str | None]
+    hashes: list[str | None]
+    unchanged: dict[int, str] = field(default_factory=dict)
+
+
+def mark_records(catalog: Catalog, source: Source, records: list[Any],
+                 platforms: Platforms | None, horizon: str, *, skip: bool) -> RecordMarks | None:
+    """Hash the page's records (None if the source does not take part) and, if `skip`, find
+    those whose stored product they would only write again."""
+    fp = fingerprint(source, platforms)
+    if fp is None:
+        return None
+    texts = [record_text(record) for record in records]
+    hashes = [record_hash(fp, text) if text is not None else None for text in texts]
+    marks = RecordMarks(texts=texts if skip else [None] * len(texts), hashes=hashes)
+    if not skip:
+        return marks
+    keys = {}
+    for index, record in enumerate(records):
+        native = _safe_id(source, record) if hashes[index] is not None else None
+        if native:
+            keys[index] = f"{source.archive}:{native}"
+    stored = stored_fingerprints(catalog, list(set(keys.values())))
+    marks.unchanged = {index: key for index, key in keys.items()
+                       if still_unchanged(stored.get(key), hashes[index], horizon)}
+    return marks
+
+
+def normalize_page(source: Source, records: list[Any], platforms: Platforms | None = None,
+                   marks: RecordMarks | None = None) -> tuple[list[dict], list[Reject], int]:
     products: list[dict[str, Any]] = []
     rejects: list[Reject] = []
     skipped = 0
@@ -417,6 +466,8 @@ def normalize_page(source: Source, records: list[Any], platforms: Platforms | No
         # Let go of each parsed row once read: the page's rows and its products need not
         # both be held whole, which halves the peak memory of a large page.
         records[index] = None
+        if marks is not None and index in marks.unchanged:
+            continue
         try:
             product = source.normalize(record)
         except RecordRejected as exc:
@@ -431,7 +482,12 @@ def normalize_page(source: Source, records: list[Any], platforms: Platforms | No
         if platforms is not None:
             # One identity per platform and instrument, whatever the archive's spelling.
             platforms.normalize(product)
-        row = product_row(product)
+        if marks is None:
+            row = product_row(product)
+        else:
+            # The record's text already written is raw's, if normalize kept the record whole.
+            row = product_row(product, marks.texts[index] if product.raw is record else None)
+            row["raw_hash"] = marks.hashes[index]
         problem = unstorable_text(row)
         if problem:
             # One odd character (a lone surrogate from a mis-decoded name) is one bad record,

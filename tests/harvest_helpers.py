@@ -106,10 +106,14 @@ def snapshot(db: str) -> dict:
         found = sorted(row[0] for row in conn.execute(
             "SELECT p.product_key FROM products_fts f JOIN products p ON p.rowid = f.rowid "
             "WHERE products_fts MATCH 'atlas OR c2025n1 OR n1 OR hirise'"))
+        # A first harvest builds its indexes after loading (catalog.bulk): killed or not, the
+        # next run must leave every index and trigger in place, and the kept counts right.
+        schema = sorted(conn.execute("SELECT type, name FROM sqlite_master"))
+        counts = sorted(conn.execute("SELECT source, products, exclusive FROM source_counts"))
     finally:
         conn.close()
     return {"products": products, "events": events, "cursors": cursors, "search_index": index,
-            "found_by_search": found}
+            "found_by_search": found, "schema": schema, "source_counts": counts}
 
 
 def count(db: str, sql: str, *params) -> int:

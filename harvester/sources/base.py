@@ -90,7 +90,14 @@ class Source:
         raise NotImplementedError
 
     def native_id_of(self, record: Any) -> str | None:
-        """Best-effort id of a raw record, for the rejects table."""
+        """Best-effort id of a raw record, for the rejects table (and, where the source takes
+        part in harvester.unchanged, the key its stored row is looked up by)."""
+        return None
+
+    def unchanged_context(self) -> Any:
+        """What `normalize` reads besides the record, its settings, the matcher and the clock,
+        as a JSON-able value; None (the default) when a record must be normalized every time
+        (see harvester.unchanged for what a source promises by returning anything else)."""
         return None
 
     def discover_target_ids(self) -> list[TargetId]:

@@ -93,6 +93,9 @@ class FootprintSource(Source):
         self.observer = self.settings.observer
         self.matcher = ObserverMatcher(self.observer)  # type: ignore[assignment]
 
+    def unchanged_context(self) -> Any:
+        return None  # a verdict comes from the ephemeris, which no record fingerprint holds
+
     # ---- the path
 
     def window_mjd(self) -> tuple[float, float]:

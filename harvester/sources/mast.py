@@ -269,6 +269,9 @@ class MastSource(Source):
                     checked[query.name] = started
                 yield Page(records=rows, bookmark=bookmark(), note=f"query {query.name} page {page}")
 
+    def unchanged_context(self) -> Any:
+        return ""  # normalize reads only the record, the settings, the matcher and the clock
+
     def native_id_of(self, record: Any) -> str | None:
         if isinstance(record, dict) and record.get("obsid") is not None:
             return str(record["obsid"])

@@ -171,6 +171,9 @@ class MpcSource(Source):
             observations.extend(rows)
         return observations
 
+    def unchanged_context(self) -> Any:
+        return ""  # normalize reads only the record, the settings, the matcher and the clock
+
     def native_id_of(self, record: Any) -> str | None:
         return _text(record, "obsid") if isinstance(record, dict) else None
 

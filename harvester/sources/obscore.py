@@ -127,6 +127,9 @@ class ObsCoreSource(Source):
                        bookmark={"watermark": started if page.last else watermark},
                        note=f"page {page.number}: {len(page.records)} rows")
 
+    def unchanged_context(self) -> Any:
+        return ""  # normalize reads only the record, the settings, the matcher and the clock
+
     def native_id_of(self, record: Any) -> str | None:
         if isinstance(record, dict) and _text(record.get("obs_publisher_did")):
             return native_id(record)

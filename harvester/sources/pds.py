@@ -243,6 +243,10 @@ class PdsSource(Source):
         except ValueError:
             return None
 
+    def unchanged_context(self) -> Any:
+        # Which target LIDs are known decides matched_by; fetch_pages settles them first.
+        return sorted(getattr(self, "_lids", None) or self.known_lids())
+
     def native_id_of(self, record: Any) -> str | None:
         if isinstance(record, dict) and record.get("id"):
             return str(record["id"]).split("::")[0]

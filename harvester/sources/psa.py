@@ -312,6 +312,9 @@ class PsaSource(Source):
                     raise
                 columns, fresh = self.columns(cursor, refresh=True), True
 
+    def unchanged_context(self) -> Any:
+        return ""  # normalize reads only the record, the settings, the matcher and the clock
+
     def native_id_of(self, record: Any) -> str | None:
         if isinstance(record, dict) and _text(record.get("granule_uid")):
             return _text(record["granule_uid"])

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from harvester.sandbox import Sandbox, default_scenario
-from tests.harvest_helpers import FAST_HTTP, run_cli, snapshot
+from tests.harvest_helpers import fast_http, run_cli, snapshot
 
 CLOCK = "2026-11-21T00:00:00Z"
 
@@ -23,7 +23,7 @@ def sandbox():
 
 # A year of hourly positions is a 1.4 MB Horizons answer, which a loaded machine may take a few
 # seconds to serve: the read timeout here is 10 s, as in the in-process footprint tests.
-HTTP = FAST_HTTP.replace("read_timeout = 2\n", "read_timeout = 10\n")
+HTTP = fast_http(read_timeout=10)
 
 
 def config(tmp_path, sb: Sandbox, db: str, extra: str = "") -> str:
