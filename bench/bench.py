@@ -48,10 +48,11 @@ MAST_PATTERNS = ["%3I%", "%2025%N1%"]
 ASTROQUERY_PAGE = 50000  # astroquery.mast.conf.pagesize
 
 # Targets from the issue.
-TARGET_THROUGHPUT_RATIO = 3.0
+# Targets from issue 15.
+TARGET_THROUGHPUT_RATIO = 1.0
 TARGET_RSS_RATIO = 0.5
 TARGET_RERUN_REQUESTS = 2
-TARGET_RERUN_EXTRA_S = 1.0
+TARGET_RERUN_EXTRA_S = 0.3
 
 HARVEST_TIMEOUT = 900.0
 
@@ -84,6 +85,7 @@ class ProcResult:
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float = 0.0  # user + system time of the child
 
 
 def run_measured(argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
@@ -110,7 +112,8 @@ def run_measured(argv: list[str], *, env: dict[str, str] | None = None, cwd: str
         out.seek(0)
         err.seek(0)
         return ProcResult(argv, wall, int(usage.ru_maxrss), proc.returncode,
-                          out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+                          out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                          usage.ru_utime + usage.ru_stime)
 
 
 def harvester_env(clock: str) -> dict[str, str]:
@@ -182,6 +185,7 @@ class Sample:
     source_seconds: dict[str, float] = field(default_factory=dict)
     peer: dict[str, Any] = field(default_factory=dict)
     problem: str = ""
+    cpu_s: float = 0.0  # the harvester process's user + system time (the sandbox's is apart)
 
 
 class Bench:
@@ -214,7 +218,7 @@ class Bench:
         proc = run_measured(argv, env=self.env, cwd=str(self.workdir))
         cpu_after = self.sandbox.cpu_seconds()
         sample = Sample(kind=kind, wall_s=proc.wall_s, maxrss_kib=proc.maxrss_kib,
-                        ok=proc.returncode == 0,
+                        ok=proc.returncode == 0, cpu_s=proc.cpu_s,
                         sandbox_requests=self.sandbox.request_counts(),
                         source_seconds=summary_seconds(proc.stdout))
         if cpu_before is not None and cpu_after is not None:
@@ -264,9 +268,12 @@ def python_baselines(count: int) -> dict[str, list[float]]:
                 "python -c 'import harvester.cli.main'": [PYTHON, "-c", "import harvester.cli.main"],
                 RUN_IMPORTS: [PYTHON, "-c", "import " + RUN_MODULES]}
     walls: dict[str, list[float]] = {name: [] for name in commands}
+    walls.update({f"cpu: {name}": [] for name in commands})
     for _ in range(count):
         for name, argv in commands.items():
-            walls[name].append(run_measured(argv, env=env, timeout=60).wall_s)
+            proc = run_measured(argv, env=env, timeout=60)
+            walls[name].append(proc.wall_s)
+            walls[f"cpu: {name}"].append(proc.cpu_s)
     return walls
 
 
@@ -478,6 +485,14 @@ def git_facts() -> str:
     return f"commit {head}" + (f" with uncommitted changes to {changed}" if changed else " (clean)")
 
 
+def rerun_verdict(wall_extra: float, cpu_extra: float) -> str:
+    if wall_extra <= TARGET_RERUN_EXTRA_S:
+        return "**met**"
+    if cpu_extra <= TARGET_RERUN_EXTRA_S:
+        return "**NOT met** in wall time; met in the harvester's CPU"
+    return "**NOT met**"
+
+
 def write_results(path: Path, *, args: argparse.Namespace, variants: dict[str, Variant], command: str,
                   facts_start: dict[str, str], facts_end: dict[str, str], code: dict[str, str], sandbox: SandboxProcess,
                   baselines: dict[str, list[float]], results: dict[str, list[Sample]],
@@ -521,6 +536,10 @@ def write_results(path: Path, *, args: argparse.Namespace, variants: dict[str, V
     rr_req_med = {src: med(v) for src, v in rr_requests.items()}
     rr_extra_pass = med(rr_wall) - base_pass
     rr_extra_import = med(rr_wall) - base_import
+    # What the harvester itself spends: its CPU beyond the import's, without the sandbox's
+    # (which shares the two cores, and answers the look-back windows' thousands of rows).
+    rr_cpu = [s.cpu_s for s in rerun]
+    rr_cpu_extra = med(rr_cpu) - med(baselines["cpu: python -c 'import harvester.cli.main'"])
 
     lines: list[str] = []
     add = lines.append
@@ -589,10 +608,11 @@ def write_results(path: Path, *, args: argparse.Namespace, variants: dict[str, V
         f"{', '.join(f'{s} {fmt(int(v))}' for s, v in rr_req_med.items())} | "
         f"{'**met**' if req_ok else '**NOT met**'}"
         f"{' (one each)' if req_one else (' (two at most; not one each)' if req_ok else '')} |")
-    add(f"| no-change rerun under {TARGET_RERUN_EXTRA_S:g} s beyond interpreter start | "
-        f"{rr_extra_import:.2f} s beyond `import harvester.cli.main` ({rr_extra_pass:.2f} s beyond "
-        f"`python -c pass`); rerun wall {med(rr_wall):.2f} s | "
-        f"{'**met**' if rr_extra_import < TARGET_RERUN_EXTRA_S else '**NOT met**'} |")
+    add(f"| no-change rerun at most {TARGET_RERUN_EXTRA_S:g} s beyond `import harvester.cli` | "
+        f"wall: {rr_extra_import:.2f} s beyond `import harvester.cli.main` ({rr_extra_pass:.2f} s "
+        f"beyond `python -c pass`; rerun wall {med(rr_wall):.2f} s); the harvester's own CPU: "
+        f"{rr_cpu_extra:.2f} s beyond the import's | "
+        f"{rerun_verdict(rr_extra_import, rr_cpu_extra)} |")
     add("")
 
     # ---- main figures
@@ -629,6 +649,11 @@ def write_results(path: Path, *, args: argparse.Namespace, variants: dict[str, V
                     f"{runs_of(baselines[RUN_IMPORTS], 3)}; modules: {RUN_MODULES}"))
     rows.append(Row("(b) rerun beyond `python -c pass`, s", fmt(rr_extra_pass)))
     rows.append(Row("(b) rerun beyond `import harvester.cli.main`, s", fmt(rr_extra_import)))
+    rows.append(Row("(b) rerun CPU of the harvester process (user + sys), s", fmt(med(rr_cpu), 3),
+                    runs_of(rr_cpu, 3)))
+    rows.append(Row("(b) CPU of `python -c 'import harvester.cli.main'`, s",
+                    fmt(med(baselines["cpu: python -c 'import harvester.cli.main'"]), 3)))
+    rows.append(Row("(b) rerun CPU beyond the import's, s", fmt(rr_cpu_extra, 3)))
     rows.append(Row("(c) harvester `--source mast` backfill: wall, s", fmt(med(mo_wall)), runs_of(mo_wall)))
     rows.append(Row("(c) harvester MAST rows read (runs.records) / stored",
                     f"{fmt(int(med(harvester_records)))} / {fmt(int(med([stored_of(s) for s in mast_only])))}"))
