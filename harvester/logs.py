@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import logging.handlers
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,7 +89,10 @@ def setup_logging(*, verbosity: int = 0, fmt: str = "human", path: str | None = 
         raise ConfigError(f"--log-format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if path:
         try:
-            handler: logging.Handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+            # Imported here: only --log-file needs it, and every command's start would pay for it.
+            from logging.handlers import WatchedFileHandler
+
+            handler: logging.Handler = WatchedFileHandler(path, encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"--log-file {path}: cannot open for writing: "
                               f"{exc.strerror or exc}") from None

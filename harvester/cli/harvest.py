@@ -128,7 +128,7 @@ def status(config_path: str | None, catalog_path: str | None, fmt: str, wide: bo
     from harvester.schedule.heartbeat import describe_heartbeat, latest_heartbeat
     from harvester.schedule.scheduler import add_due_times
     from harvester.timeutil import iso, utcnow
-    from harvester.watch.report import source_flags
+    from harvester.watch.flags import source_flags
 
     config = load(config_path, catalog_path)
     conn = readonly_connection(config.catalog.path)

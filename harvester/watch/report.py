@@ -14,6 +14,7 @@ from typing import Any
 
 from harvester.timeutil import iso
 from harvester.watch.evaluate import WatchReport, evaluate_watch
+from harvester.watch.flags import source_flags  # noqa: F401  (status reads it from flags)
 from harvester.watch.latency import LatencyStats
 from harvester.watch.silence import SourceWatch
 from harvester.watch.status import ExpectedStatus
@@ -156,25 +157,6 @@ def report_json(report: WatchReport) -> dict[str, Any]:
         "latency": [latency_json(s) for s in report.latency],
         "sources": [source_json(s) for s in report.sources],
     }
-
-
-def source_flags(conn: Any) -> dict[str, str]:
-    """Per source, what the watch last concluded when it is worth a glance, e.g. {"pds":
-    "silent since 2026-11-21"} (for `harvester status`); empty for a catalog without the watch."""
-    import sqlite3
-
-    try:
-        rows = conn.execute("SELECT subject, state, since FROM watch_state WHERE "
-                            "(subject LIKE 'health:%' AND state = 'failing') OR "
-                            "(subject LIKE 'silence:%' AND state = 'silent') ORDER BY subject").fetchall()
-    except sqlite3.OperationalError:
-        return {}
-    flags: dict[str, str] = {}
-    for subject, state, since in rows:
-        source = subject.split(":", 1)[1]
-        text = f"{state} since {since[:10]}"
-        flags[source] = f"{flags[source]}, {text}" if source in flags else text
-    return flags
 
 
 def summary_lines(catalog_path: str | Path, config: Any, now: datetime) -> list[str]:
