@@ -101,6 +101,10 @@ def old_counts_seconds(path: str) -> float:
         conn.close()
 
 
+def verdict(ratio: float) -> str:
+    return "**met**" if ratio <= TARGET_RATIO else "**NOT met**"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1_000_000)
@@ -114,16 +118,28 @@ def main() -> None:
         path = str(Path(tmp) / "status.db")
         build_s = build_catalog(path, args.products)
         size_mib = os.path.getsize(path) / 2**20
-        status_argv = [sys.executable, "-m", "harvester.cli", "status", "--catalog", path]
-        import_argv = [sys.executable, "-c", "import harvester.cli"]
-        run_wall(status_argv, env)  # warm: the file in the page cache, as on a machine in use
-        status, imports, old = [], [], []
+        commands = {
+            "`python -c 'import harvester.cli'`": [sys.executable, "-c", "import harvester.cli"],
+            "`python -c 'import harvester.cli.main'`": [sys.executable, "-c",
+                                                        "import harvester.cli.main"],
+            "`harvester status --catalog status.db`": [sys.executable, "-m", "harvester.cli",
+                                                       "status", "--catalog", path],
+        }
+        # This machine sets PYTHONDONTWRITEBYTECODE=1, so every start compiles every module it
+        # imports; a user's machine keeps the compiled modules. Both are measured.
+        cached = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        envs = {"as this machine runs it": env, "modules' bytecode cached": cached}
+        for chosen in envs.values():
+            run_wall(commands["`harvester status --catalog status.db`"], chosen)  # warm
+        walls = {(e, c): [] for e in envs for c in commands}
+        old = []
         for _ in range(args.repeat):
-            imports.append(run_wall(import_argv, env))
-            status.append(run_wall(status_argv, env))
+            for e, chosen in envs.items():
+                for c, argv in commands.items():
+                    walls[(e, c)].append(run_wall(argv, chosen))
             old.append(old_counts_seconds(path))
-    ratio = statistics.median(status) / statistics.median(imports)
-    met = "**met**" if ratio <= TARGET_RATIO else "**NOT met**"
+    med = statistics.median
+    status_key = "`harvester status --catalog status.db`"
     fmt = ", ".join
     lines = [
         "## `harvester status` on 1,000,000 products",
@@ -140,18 +156,28 @@ def main() -> None:
         f"built in {build_s:.1f} s as a first harvest builds it), 24 runs and a cursor per source. "
         f"Medians of {args.repeat} interleaved runs, each a fresh process, wall time around it.",
         "",
-        "| figure | median, s | runs |",
-        "| --- | --- | --- |",
-        f"| `python -c 'import harvester.cli'` | {statistics.median(imports):.3f} | "
-        f"{fmt(f'{x:.3f}' for x in imports)} |",
-        f"| `harvester status --catalog status.db` | {statistics.median(status):.3f} | "
-        f"{fmt(f'{x:.3f}' for x in status)} |",
-        f"| for reference: the per-source `COUNT(*)` status made before (in process) | "
-        f"{statistics.median(old):.3f} | {fmt(f'{x:.3f}' for x in old)} |",
+        f"PYTHONDONTWRITEBYTECODE is {os.environ.get('PYTHONDONTWRITEBYTECODE') or 'unset'} here; "
+        "each figure is measured as this machine runs it and with the modules' bytecode cached "
+        "(as on a user's machine).",
         "",
-        "| target | measured | met? |",
-        "| --- | --- | --- |",
-        f"| status at most {TARGET_RATIO:g}x `import harvester.cli` | {ratio:.2f}x | {met} |",
+        "| figure | environment | median, s | runs |",
+        "| --- | --- | --- | --- |",
+        *[f"| {c} | {e} | {med(v):.3f} | {fmt(f'{x:.3f}' for x in v)} |"
+          for (e, c), v in walls.items()],
+        f"| for reference: the per-source `COUNT(*)` status made before (in process) | | "
+        f"{med(old):.3f} | {fmt(f'{x:.3f}' for x in old)} |",
+        "",
+        "| target | environment | measured | met? |",
+        "| --- | --- | --- | --- |",
+        *[f"| status at most {TARGET_RATIO:g}x {base} | {e} | "
+          f"{med(walls[(e, status_key)]) / med(walls[(e, base)]):.2f}x | "
+          f"{verdict(med(walls[(e, status_key)]) / med(walls[(e, base)]))} |"
+          for base in list(commands)[:2] for e in envs],
+        "",
+        "The issue's baseline, `import harvester.cli`, was the CLI module when it was written; "
+        "since the layout of issue 10 it is a package whose `__init__` imports nothing, and the "
+        "CLI (click and every command group) is `harvester.cli.main`, which any command loads "
+        "before it runs. Both ratios are shown.",
         "",
         "The counts come from `source_counts`, which triggers keep in the transaction of every "
         "write to `products` (migration 10); each source's newest product is one seek in "
