@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 
 from catalog.db import Catalog
+from catalog.migrations.m010_fast_paths import COUNT_PRODUCTS
 
 # Whose indexes and triggers a load may set aside.
 TABLES = ("products", "events")
@@ -91,9 +92,7 @@ def _rebuild_derived(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO products_fts (products_fts) VALUES ('rebuild')")
     if _has_table(conn, "source_counts"):
         conn.execute("DELETE FROM source_counts")
-        conn.execute("INSERT INTO source_counts (source, products, exclusive) "
-                     "SELECT source, COUNT(*), SUM(access = 'exclusive') FROM products "
-                     "GROUP BY source")
+        conn.execute(f"INSERT INTO source_counts (source, products, exclusive) {COUNT_PRODUCTS}")
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

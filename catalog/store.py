@@ -108,27 +108,22 @@ def _dumps(value: Any) -> str:
 def stored_fingerprints(catalog: Catalog, keys: list[str]) -> dict[str, Any]:
     """raw_hash, access and release_date of the stored products among `keys`
     (harvester.unchanged decides from them which records need no normalizing)."""
-    found: dict[str, Any] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        marks = ",".join("?" for _ in chunk)
-        for row in catalog.conn.execute(
-            "SELECT product_key, raw_hash, access, release_date FROM products "
-            f"WHERE product_key IN ({marks})", chunk
-        ):
-            found[row["product_key"]] = row
-    return found
+    return _rows_by_key(catalog.conn, ("raw_hash", "access", "release_date"), keys)
 
 
 def _load_existing(conn, keys: list[str]) -> dict[str, Any]:
+    return _rows_by_key(conn, ("content_hash", "first_public", *CONTENT_COLUMNS), keys)
+
+
+def _rows_by_key(conn, columns: tuple[str, ...], keys: list[str]) -> dict[str, Any]:
+    """The stored products among `keys`, by key: product_key and `columns` of each."""
     found: dict[str, Any] = {}
-    columns = ", ".join(("product_key", "content_hash", "first_public", *CONTENT_COLUMNS))
+    names = ", ".join(("product_key", *columns))
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
         marks = ",".join("?" for _ in chunk)
-        for row in conn.execute(
-            f"SELECT {columns} FROM products WHERE product_key IN ({marks})", chunk
-        ):
+        for row in conn.execute(f"SELECT {names} FROM products WHERE product_key IN ({marks})",
+                                chunk):
             found[row["product_key"]] = row
     return found
 

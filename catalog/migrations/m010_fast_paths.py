@@ -17,7 +17,11 @@ new migration instead.
 VERSION = 10
 DESCRIPTION = "fast paths"
 
-SQL = """
+# Each source's products and exclusive ones, counted (also how a load rebuilds the kept counts).
+COUNT_PRODUCTS = ("SELECT source, COUNT(*), SUM(access = 'exclusive') FROM products "
+                  "GROUP BY source")
+
+SQL = f"""
 ALTER TABLE products ADD COLUMN raw_hash TEXT;
 
 CREATE TABLE deferred_schema (
@@ -33,8 +37,7 @@ CREATE TABLE source_counts (
     products  INTEGER NOT NULL DEFAULT 0,
     exclusive INTEGER NOT NULL DEFAULT 0
 );
-INSERT INTO source_counts (source, products, exclusive)
-    SELECT source, COUNT(*), SUM(access = 'exclusive') FROM products GROUP BY source;
+INSERT INTO source_counts (source, products, exclusive) {COUNT_PRODUCTS};
 
 CREATE TRIGGER products_count_ai AFTER INSERT ON products BEGIN
   INSERT INTO source_counts (source, products, exclusive)
