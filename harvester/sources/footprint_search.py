@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from harvester.errors import ConfigError, SourceError
+from harvester.errors import ConfigError, RecordRejected, SourceError
 from harvester.names.matcher import Match
+from harvester.product import Product
 from harvester.settings import SourceSettings
 from harvester.sources.base import Source
 from harvester.timeutil import datetime_to_mjd, mjd_to_iso, parse_iso
@@ -134,6 +135,27 @@ class FootprintSource(Source):
             return True
         log.debug("frame %s dropped: %s", frame, verdict.get("reason") or "not judged")
         return False
+
+    def frame_id(self, record: dict[str, Any]) -> str:
+        """The frame's id in the archive's terms, for the log of dropped frames."""
+        raise NotImplementedError
+
+    def normalize(self, record: Any) -> Product | None:
+        """The archive's own normalization of a frame judged inside the path, carrying its
+        evidence; None for a frame outside it."""
+        if not isinstance(record, dict):
+            return super().normalize(record)
+        verdict = record.pop(VERDICT, None) or {}
+        if verdict.get("error"):
+            raise RecordRejected(f"cannot test the frame's footprint: {verdict['error']}")
+        if not self.kept(verdict, self.frame_id(record)):
+            return None
+        product = super().normalize(record)
+        if product is not None:
+            evidence = self.evidence(verdict)
+            product.extra["ephemeris"] = evidence
+            product.evidence = evidence
+        return product
 
     def evidence(self, verdict: dict[str, Any]) -> dict[str, Any]:
         """What a kept frame carries in extra["ephemeris"] and product_matches."""

@@ -23,10 +23,8 @@ from typing import Any
 
 from harvester.ephemeris.model import Ephemeris
 from harvester.errors import ConfigError, SourceError
-from harvester.product import Product
 from harvester.sources.base import Page, Probe
 from harvester.sources.footprint_search import (
-    VERDICT,
     FootprintSettings,
     FootprintSource,
     Segment,
@@ -138,22 +136,8 @@ class MastPositionSource(FootprintSource, MastSource):
         self.judge(eph, frames, region=lambda r: r.get("s_region"),
                    times=lambda r: (_mjd(r, "t_min"), _mjd(r, "t_max")))
 
-    def normalize(self, record: Any) -> Product | None:
-        if not isinstance(record, dict):
-            return super().normalize(record)
-        verdict = record.pop(VERDICT, None) or {}
-        if verdict.get("error"):
-            from harvester.errors import RecordRejected
-
-            raise RecordRejected(f"cannot test the frame's footprint: {verdict['error']}")
-        if not self.kept(verdict, str(record.get("obsid"))):
-            return None
-        product = super().normalize(record)
-        if product is not None:
-            evidence = self.evidence(verdict)
-            product.extra["ephemeris"] = evidence
-            product.evidence = evidence
-        return product
+    def frame_id(self, record: dict[str, Any]) -> str:
+        return _key(record)
 
 
 def _key(row: dict[str, Any]) -> str:

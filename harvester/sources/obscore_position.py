@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harvester.errors import ConfigError, RecordRejected
-from harvester.product import Product
 from harvester.sources.base import Page, Probe
-from harvester.sources.footprint_search import VERDICT, FootprintSettings, FootprintSource, release_since
+from harvester.sources.footprint_search import FootprintSettings, FootprintSource, release_since
 from harvester.sources.obscore import ORDER, READ_COLUMNS, ObsCoreSource
 from harvester.sources.obscore import Settings as ObsCoreSettings
 from harvester.sources.tap import TapQuery, adql_timestamp, in_list, keyset_pages, run_sync, table_columns
@@ -123,20 +122,8 @@ class ObsCorePositionSource(FootprintSource, ObsCoreSource):
         if not queries:
             yield Page(records=[], bookmark={"watermark": self.now_iso}, note="no path in the window")
 
-    def normalize(self, record: Any) -> Product | None:
-        if not isinstance(record, dict):
-            return super().normalize(record)
-        verdict = record.pop(VERDICT, None) or {}
-        if verdict.get("error"):
-            raise RecordRejected(f"cannot test the frame's footprint: {verdict['error']}")
-        if not self.kept(verdict, str(record.get("obs_publisher_did"))):
-            return None
-        product = super().normalize(record)
-        if product is not None:
-            evidence = self.evidence(verdict)
-            product.extra["ephemeris"] = evidence
-            product.evidence = evidence
-        return product
+    def frame_id(self, record: dict[str, Any]) -> str:
+        return str(record.get("obs_publisher_did"))
 
 
 def _key(row: Any) -> str:
